@@ -1,0 +1,52 @@
+"""Shared fixtures: the ASI-Arch sample (skipped when ../shared is absent) and a real harness run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent
+LAYERS = EXPERIMENTS / "layers"
+ASI_ARCH = EXPERIMENTS.parent.parent / "shared" / "asi-arch" / "programs.json"
+
+sys.path.insert(0, str(EXPERIMENTS))
+
+
+def asi_arch_records() -> list:
+    return json.loads(ASI_ARCH.read_text()) if ASI_ARCH.is_file() else []
+
+
+@pytest.fixture
+def asi_arch_layer(tmp_path):
+    """Writes one of ASI-Arch's published layers to a temp .py file: asi_arch_layer(name) -> Path."""
+    records = {r["name"]: r for r in asi_arch_records()}
+    if not records:
+        pytest.skip("../shared/asi-arch is absent")
+
+    def write(name: str) -> Path:
+        path = tmp_path / f"{name}.py"
+        path.write_text(records[name]["program"])
+        return path
+    return write
+
+
+def asi_arch_names() -> list:
+    return [r["name"] for r in asi_arch_records()] or ["(absent)"]
+
+
+@pytest.fixture
+def run_harness(tmp_path):
+    """Runs `python -m harness.run` in a child process on a spec dict; returns (result dict, stdout lines)."""
+    def run(spec: dict, timeout: float = 300):
+        spec = {"result_path": str(tmp_path / "result.json"), **spec}
+        spec_path = tmp_path / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+                              capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        return json.loads(Path(spec["result_path"]).read_text()), events
+    return run
