@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent
 LAYERS = EXPERIMENTS / "layers"
 ASI_ARCH = EXPERIMENTS.parent.parent / "shared" / "asi-arch" / "programs.json"
+RESULT_SCHEMA = json.loads((EXPERIMENTS / "harness" / "result.schema.json").read_text())
 
 sys.path.insert(0, str(EXPERIMENTS))
 
@@ -39,7 +41,8 @@ def asi_arch_names() -> list:
 
 @pytest.fixture
 def run_harness(tmp_path):
-    """Runs `python -m harness.run` in a child process on a spec dict; returns (result dict, stdout lines)."""
+    """Runs `python -m harness.run` in a child process on a spec dict; returns (result dict, progress events).
+    Every result is checked against the JSON Schema exported from the TypeScript contract."""
     def run(spec: dict, timeout: float = 300):
         spec = {"result_path": str(tmp_path / "result.json"), **spec}
         spec_path = tmp_path / "spec.json"
@@ -48,5 +51,7 @@ def run_harness(tmp_path):
                               capture_output=True, text=True, timeout=timeout)
         assert proc.returncode == 0, proc.stderr[-3000:]
         events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
-        return json.loads(Path(spec["result_path"]).read_text()), events
+        result = json.loads(Path(spec["result_path"]).read_text())
+        jsonschema.validate(result, RESULT_SCHEMA)
+        return result, events
     return run

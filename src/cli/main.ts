@@ -1,0 +1,24 @@
+/** archlab's command line: one file per command; this file wires them and maps errors to exit codes. */
+import { Command, CommanderError } from "commander";
+import { UserError } from "../errors.ts";
+import { registerEvaluate } from "./evaluate.ts";
+
+const program = new Command("archlab")
+  .description("Autonomous architecture search for linear-attention layers")
+  .showHelpAfterError()
+  .exitOverride();
+
+registerEvaluate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof UserError) {
+    process.stderr.write(`archlab: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    throw err;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The result file (DESIGN §3): the one thing a harness run hands back. Defined once here; the Python side is
+ * checked against the JSON Schema exported from it (`npm run schema` -> experiments/harness/result.schema.json).
+ */
+import { z } from "zod";
+
+export const RESULT_SCHEMA = "archlab.result/1";
+
+export const RunStatus = z.enum(["ok", "rejected", "failed", "timeout"]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** What went wrong, as a kind an agent (the debugger) can act on. */
+export const ErrorKind = z.enum([
+  // loading and running the candidate
+  "syntax", "import", "missing_class", "construct", "forward", "backward", "nonfinite",
+  // probes
+  "noncausal", "superlinear", "batch_dependent", "params",
+  // resources and the run itself
+  "timeout", "oom", "crash",
+]);
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+export const RunError = z.object({
+  kind: ErrorKind,
+  message: z.string(),
+  tail: z.string(),
+});
+
+export const CurvePoint = z.object({
+  step: z.number().int().nonnegative(),
+  tokens: z.number().int().nonnegative(),
+  loss: z.number().nullable(),
+});
+
+/** One probe's verdict plus whatever numbers it measured (exponent, max_leak, ...). */
+export const ProbeResult = z.looseObject({ passed: z.boolean() });
+
+export const RunResult = z.object({
+  schema: z.literal(RESULT_SCHEMA),
+  stage: z.string(),
+  status: RunStatus,
+  error: RunError.nullable(),
+  probes: z.record(z.string(), ProbeResult).nullable(),
+  fingerprint: z.string().nullable(),
+  curve: z.array(CurvePoint),
+  metrics: z.record(z.string(), z.number().nullable()),
+  params: z.object({ total: z.number().int(), mixer: z.number().int() }).nullable(),
+  tokens_per_s: z.number().nullable(),
+  wall_s: z.number(),
+  device_s: z.number().nullable(),
+  env: z.looseObject({
+    torch: z.string(),
+    python: z.string(),
+    device: z.string(),
+    dtype: z.string(),
+    seed: z.number().int(),
+  }),
+});
+export type RunResult = z.infer<typeof RunResult>;
+
+/** Progress lines the harness prints on stdout while it runs. */
+export const ProgressEvent = z.discriminatedUnion("event", [
+  z.looseObject({ event: z.literal("start"), stage: z.string() }),
+  z.looseObject({
+    event: z.literal("step"),
+    step: z.number(),
+    total_steps: z.number(),
+    loss: z.number().nullable(),
+  }),
+  z.looseObject({ event: z.literal("eval") }),
+  z.looseObject({ event: z.literal("probe"), name: z.string() }),
+  z.looseObject({ event: z.literal("done"), status: RunStatus }),
+]);
+export type ProgressEvent = z.infer<typeof ProgressEvent>;
