@@ -1,0 +1,1 @@
+"""fla.models: only `fla.models.utils.Cache` is provided (no models)."""
