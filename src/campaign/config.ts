@@ -1,0 +1,133 @@
+/**
+ * Campaign files (YAML) and `archlab run` flags, validated with zod: unknown keys and bad values are one-line
+ * errors naming the key. The validated config is frozen into the archive when the campaign starts.
+ */
+import fs from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { FitnessConfig } from "../analyst/fitness.ts";
+import { UserError } from "../errors.ts";
+import { SEED_GENOMES } from "../researcher/genome.ts";
+import { SamplingConfig } from "../researcher/sampling.ts";
+
+const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
+
+export const CampaignConfig = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
+  archive: z.string().default("archive/default"),
+  seed: z.number().int().nonnegative().default(0),
+  budget: z.strictObject({
+    /** Experiments this campaign may start (resumed ones included), not counting the cached baseline. */
+    experiments: z.number().int().positive().nullable().default(null),
+    hours: z.number().positive().nullable().default(null),
+    llm_dollars: z.number().positive().nullable().default(null),
+    gpu_hours: z.number().positive().nullable().default(null),
+  }).default({ experiments: null, hours: null, llm_dollars: null, gpu_hours: null }),
+  /** Stop starting experiments at this local time (HH:MM), e.g. a nightly window. */
+  until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM (24-hour)").nullable().default(null),
+  parallel: z.number().int().positive().default(1),
+  /** "cpu" or a list of CUDA devices "cuda:0,cuda:1": one experiment in flight per GPU. */
+  devices: z.string().regex(/^(cpu|cuda:\d+(,cuda:\d+)*)$/, "cpu or cuda:N[,cuda:M...]").default("cpu"),
+  proposer: z.strictObject({
+    kind: z.enum(["mutation", "random"]).default("mutation"),
+    crossover_rate: z.number().min(0).max(1).default(0.1),
+    /** How strongly measured gene effects steer mutations (lower = greedier). */
+    temperature: z.number().positive().default(0.05),
+    seeds: z.array(z.enum(seedNames)).min(1).default(["delta_net"]),
+    sampling: SamplingConfig.default(SamplingConfig.parse({})),
+  }).default({ kind: "mutation", crossover_rate: 0.1, temperature: 0.05, seeds: ["delta_net"], sampling: SamplingConfig.parse({}) }),
+  stages: z.strictObject({
+    probe: z.strictObject({
+      max_exponent: z.number().positive().default(1.3),
+      max_params: z.number().int().positive().nullable().default(null),
+      timeout_s: z.number().positive().default(120),
+    }).default({ max_exponent: 1.3, max_params: null, timeout_s: 120 }),
+    proxy: z.strictObject({
+      preset: z.enum(["quick", "full"]).default("quick"),
+      seeds: z.number().int().positive().default(1),
+      timeout_s: z.number().positive().nullable().default(null),
+      corpus: z.string().nullable().default(null),
+    }).default({ preset: "quick", seeds: 1, timeout_s: null, corpus: null }),
+  }).default({
+    probe: { max_exponent: 1.3, max_params: null, timeout_s: 120 },
+    proxy: { preset: "quick", seeds: 1, timeout_s: null, corpus: null },
+  }),
+  /** The layer every fitness is measured against, trained once per stage config and seed, then cached. */
+  baseline: z.strictObject({
+    path: z.string().default("experiments/layers/delta_net.py"),
+    class_name: z.string().default("DeltaNet"),
+  }).default({ path: "experiments/layers/delta_net.py", class_name: "DeltaNet" }),
+  fitness: FitnessConfig.default(FitnessConfig.parse({})),
+  memory_mb: z.number().int().positive().default(8192),
+  sandbox: z.boolean().default(true),
+});
+export type CampaignConfig = z.infer<typeof CampaignConfig>;
+
+/** Flags of `archlab run` that override the file. */
+export interface RunFlags {
+  budget?: number;
+  until?: string;
+  maxHours?: number;
+  archive?: string;
+  parallel?: number;
+  devices?: string;
+  preset?: "quick" | "full";
+}
+
+export function loadCampaign(file: string | undefined, flags: RunFlags): CampaignConfig {
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    if (!fs.existsSync(file)) throw new UserError(`no such campaign file: ${file}`);
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new UserError(`campaign file ${file} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) {
+      throw new UserError(`campaign file ${file} must be a YAML mapping`);
+    }
+    raw = (parsed ?? {}) as Record<string, unknown>;
+  }
+  const config = validate(raw, file ?? "command line");
+  const budget = { ...config.budget };
+  if (flags.budget !== undefined) budget.experiments = flags.budget;
+  if (flags.maxHours !== undefined) budget.hours = flags.maxHours;
+  const stages = flags.preset ? { ...config.stages, proxy: { ...config.stages.proxy, preset: flags.preset } } : config.stages;
+  return validate({
+    ...config,
+    budget,
+    stages,
+    ...(flags.until !== undefined && { until: flags.until }),
+    ...(flags.archive !== undefined && { archive: flags.archive }),
+    ...(flags.parallel !== undefined && { parallel: flags.parallel }),
+    ...(flags.devices !== undefined && { devices: flags.devices }),
+  }, file ?? "command line");
+}
+
+function validate(raw: unknown, where: string): CampaignConfig {
+  const parsed = CampaignConfig.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const keyPath = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") {
+    const key = [keyPath, issue.keys[0]].filter(Boolean).join(".");
+    throw new UserError(`${where}: unknown key "${key}"`);
+  }
+  throw new UserError(`${where}: ${keyPath || "campaign"}: ${issue.message}`);
+}
+
+/** GPU indices for the slots, or CPU slots: how many experiments run at once and where. */
+export function slotsOf(config: CampaignConfig): (string | undefined)[] {
+  if (config.devices === "cpu") return Array.from({ length: config.parallel }, () => undefined);
+  return config.devices.split(",").map((d) => d.split(":")[1]!);
+}
+
+/** The next wall-clock moment at HH:MM after `now` (tomorrow when it has passed today). */
+export function untilDeadline(hhmm: string, now: Date): Date {
+  const [h, m] = hhmm.split(":").map(Number) as [number, number];
+  const at = new Date(now);
+  at.setHours(h, m, 0, 0);
+  if (at <= now) at.setDate(at.getDate() + 1);
+  return at;
+}
