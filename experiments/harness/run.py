@@ -38,6 +38,16 @@ def progress_stream() -> Callable[[dict], None]:
     return emit
 
 
+def die_with_parent() -> None:
+    """If the orchestrator is killed (even with SIGKILL), this run dies too instead of training on as an orphan."""
+    try:
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the orchestrator's process-group kill still applies
+
+
 def arm_timeout(seconds: float) -> None:
     def on_alarm(signum, frame):
         raise HarnessTimeout(f"run exceeded its {seconds:g} s timeout")
@@ -135,6 +145,7 @@ def main(argv: list) -> int:
     except (OSError, ValueError, SpecError) as exc:
         print(f"harness: bad run spec {argv[1]}: {exc}", file=sys.stderr)
         return 2
+    die_with_parent()
     emit = progress_stream()
     try:
         result = run(spec, emit)
