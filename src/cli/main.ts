@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
 import { registerEvaluate } from "./evaluate.ts";
+import { registerRun } from "./run.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
@@ -9,6 +10,7 @@ const program = new Command("archlab")
   .exitOverride();
 
 registerEvaluate(program);
+registerRun(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,12 +2,31 @@
  * Stage presets (DESIGN §4): each stage is a run spec with a model size, data, steps and limits. A campaign
  * file may override them later; `archlab evaluate --stage` picks one by name.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { RUN_SPEC_SCHEMA, type RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
+import { EXPERIMENTS_DIR } from "../paths.ts";
 
-export const STAGES = ["smoke", "probe"] as const;
+export const STAGES = ["smoke", "probe", "proxy"] as const;
 export type StageName = (typeof STAGES)[number];
+
+/** Proxy-stage choices a campaign file or the CLI can make. */
+export interface ProxyChoice {
+  preset: "quick" | "full";
+  timeout_s?: number | null;
+  /** A text file or folder for the byte-level LM task (default: the Python standard library's sources). */
+  corpus?: string | null;
+}
+
+export interface ProbeChoice {
+  max_exponent: number;
+  max_params: number | null;
+  timeout_s?: number;
+}
+
+/** The proxy presets live beside the tasks they configure (experiments/harness/proxy_presets.json). */
+export const PROXY_PRESETS_FILE = path.join(EXPERIMENTS_DIR, "harness", "proxy_presets.json");
 
 export interface StageRequest {
   stage: string;
@@ -20,6 +39,8 @@ export interface StageRequest {
   timeoutS?: number;
   memoryMb?: number | null;
   opsBackend?: RunSpec["ops_backend"];
+  proxy?: ProxyChoice;
+  probe?: ProbeChoice;
 }
 
 const TINY_MODEL = { num_layers: 2, hidden_size: 64, num_heads: 4, vocab_size: 256, mlp_ratio: 4 };
@@ -30,7 +51,20 @@ const NO_PROBES: RunSpec["probe"] = { enabled: false, max_exponent: 1.3, max_par
 
 type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s">;
 
-function preset(stage: string): StagePreset {
+function proxyPreset(choice: ProxyChoice): StagePreset {
+  const presets = JSON.parse(fs.readFileSync(PROXY_PRESETS_FILE, "utf8")) as Record<string, StagePreset>;
+  const chosen = presets[choice.preset];
+  if (!chosen) throw new UserError(`unknown proxy preset "${choice.preset}" (presets: ${Object.keys(presets).join(", ")})`);
+  const data = choice.corpus ? withCorpus(chosen.data, path.resolve(choice.corpus)) : chosen.data;
+  return { ...chosen, data, probe: NO_PROBES, timeout_s: choice.timeout_s ?? chosen.timeout_s };
+}
+
+function withCorpus(data: RunSpec["data"], corpus: string): RunSpec["data"] {
+  if (!fs.existsSync(corpus)) throw new UserError(`no such corpus: ${corpus}`);
+  return { ...data, corpus }; // the byte-level LM task reads data.corpus unless its own entry names one
+}
+
+function preset(stage: string, req: StageRequest): StagePreset {
   switch (stage) {
     case "smoke":
       return {
@@ -43,15 +77,23 @@ function preset(stage: string): StagePreset {
         probe: NO_PROBES,
         timeout_s: 300,
       };
-    case "probe":
-      return { model: TINY_MODEL, train: null, data: RANDOM_DATA, probe: { ...NO_PROBES, enabled: true }, timeout_s: 120 };
+    case "probe": {
+      const probe = req.probe ?? { max_exponent: 1.3, max_params: null };
+      return {
+        model: TINY_MODEL, train: null, data: RANDOM_DATA,
+        probe: { enabled: true, max_exponent: probe.max_exponent, max_params: probe.max_params },
+        timeout_s: probe.timeout_s ?? 120,
+      };
+    }
+    case "proxy":
+      return proxyPreset(req.proxy ?? { preset: "quick" });
     default:
       throw new UserError(`unknown stage "${stage}" (stages: ${STAGES.join(", ")})`);
   }
 }
 
 export function stageSpec(req: StageRequest): RunSpec {
-  const base = preset(req.stage);
+  const base = preset(req.stage, req);
   return {
     schema: RUN_SPEC_SCHEMA,
     stage: req.stage,

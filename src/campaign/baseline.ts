@@ -1,0 +1,56 @@
+/**
+ * The baseline (DESIGN §4): the reference layer is trained once per stage config and seed and cached in the
+ * archive (`baselines/<key>.json`), so every candidate's fitness compares against the same numbers.
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { RunResult } from "../contracts/result.ts";
+import type { RunSpec } from "../contracts/runSpec.ts";
+
+export interface BaselineEntry {
+  key: string;
+  layer: string;
+  results: RunResult[];
+}
+
+/** Same spec (minus where files go) and same layer source -> same key. */
+export function baselineKey(specs: readonly RunSpec[]): string {
+  const hash = createHash("sha256");
+  for (const spec of specs) {
+    const { result_path: _r, layer, ...rest } = spec;
+    hash.update(JSON.stringify({ ...rest, layer: { ...layer, path: undefined } }));
+    hash.update(fs.readFileSync(layer.path));
+  }
+  return hash.digest("hex").slice(0, 20);
+}
+
+export function cachedBaseline(archiveDir: string, key: string): BaselineEntry | null {
+  const file = path.join(archiveDir, "baselines", `${key}.json`);
+  if (!fs.existsSync(file)) return null;
+  const raw = JSON.parse(fs.readFileSync(file, "utf8")) as BaselineEntry;
+  return { ...raw, results: raw.results.map((r) => RunResult.parse(r)) };
+}
+
+export function storeBaseline(archiveDir: string, entry: BaselineEntry): void {
+  const dir = path.join(archiveDir, "baselines");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${entry.key}.json`);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(entry, null, 1));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** Mean of each metric over seeds, plus "<metric>:std" when there is more than one seed. */
+export function combineSeeds(results: readonly RunResult[]): Record<string, number> {
+  const values = new Map<string, number[]>();
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.metrics)) if (v !== null && Number.isFinite(v)) values.set(k, [...(values.get(k) ?? []), v]);
+  }
+  const out: Record<string, number> = {};
+  for (const [k, vs] of values) {
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    out[k] = mean;
+    if (vs.length > 1) out[`${k}:std`] = Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1));
+  }
+  return out;
+}

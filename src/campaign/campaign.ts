@@ -1,0 +1,202 @@
+/**
+ * A campaign (DESIGN §2): the experiment loop with K experiments in flight (p-queue, one per slot), a budget,
+ * the archive's writer lock, clean stops on SIGINT/SIGTERM and exact resume after a crash. The only module
+ * that wires every stage together.
+ */
+import PQueue from "p-queue";
+import type { Campaign, Experiment } from "../contracts/experiment.ts";
+import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
+import type { ProgressEvent, RunResult } from "../contracts/result.ts";
+import type { RunSpec } from "../contracts/runSpec.ts";
+import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
+import { Archive } from "../archive/archive.ts";
+import { propose } from "../researcher/propose.ts";
+import { seededRng } from "../researcher/rng.ts";
+import { runHarness } from "../runner/harness.ts";
+import { stageSpec } from "../runner/stages.ts";
+import { baselineKey, cachedBaseline, combineSeeds, storeBaseline } from "./baseline.ts";
+import { slotsOf, untilDeadline, type CampaignConfig } from "./config.ts";
+import { Interrupted, recordProposal, runExperiment } from "./experiment.ts";
+import { failpoint } from "./failpoint.ts";
+import path from "node:path";
+import { PROJECT_ROOT } from "../paths.ts";
+
+export type CampaignEvent =
+  | { type: "start"; campaign: Campaign; resumed: number }
+  | { type: "stage"; id: string; name: string; stage: string; slot: number }
+  | { type: "progress"; id: string; event: ProgressEvent }
+  | { type: "finished"; experiment: Experiment }
+  | { type: "baseline"; cached: boolean; metrics: Record<string, number> }
+  | { type: "stop"; reason: string; interrupted: string[] };
+
+export interface CampaignOptions {
+  config: CampaignConfig;
+  signal: AbortSignal;
+  onEvent?: (event: CampaignEvent) => void;
+  now?: () => Date;
+}
+
+export interface CampaignOutcome {
+  campaign: Campaign;
+  finished: Experiment[];
+  stopReason: string;
+  interrupted: string[];
+}
+
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcome> {
+  const { config, signal } = opts;
+  const emit = opts.onEvent ?? (() => {});
+  const now = opts.now ?? (() => new Date());
+  const archive = await Archive.open(config.archive, { mode: "write" });
+  try {
+    const campaign = await openCampaign(archive, config, now());
+    const mine = () => archive.experiments().filter((e) => e.campaign === campaign.id);
+    const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status));
+    emit({ type: "start", campaign, resumed: unfinished.length });
+
+    const started = now().getTime();
+    const deadline = config.until ? untilDeadline(config.until, now()).getTime() : Infinity;
+    const hoursEnd = config.budget.hours ? started + config.budget.hours * 3_600_000 : Infinity;
+    const budgetStop = (): string | null => {
+      if (signal.aborted) return "stopped by signal";
+      if (config.budget.experiments !== null && mine().length >= config.budget.experiments) return `budget of ${config.budget.experiments} experiments reached`;
+      if (now().getTime() >= deadline) return `reached --until ${config.until}`;
+      if (now().getTime() >= hoursEnd) return `reached ${config.budget.hours} h`;
+      if (config.budget.gpu_hours !== null && gpuHours(mine()) >= config.budget.gpu_hours) return `GPU budget of ${config.budget.gpu_hours} h reached`;
+      return null;
+    };
+
+    const rng = seededRng(config.seed + archive.experiments().length);
+    const slots = slotsOf(config);
+    const free = slots.map((_, i) => i);
+    const inFlight = new Set<string>();
+    const finished: Experiment[] = [];
+    const interrupted: string[] = [];
+    let exhausted = false;
+    const baseline = memo(() => baselineMetrics(archive, config, slots[0], signal, emit));
+
+    const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string): Promise<RunResult> =>
+      runHarness(spec, {
+        runDir, signal, gpu: slots[slot], sandbox: config.sandbox,
+        onProgress: (event) => {
+          if (spec.stage === "proxy" && event.event === "step") failpoint("training");
+          emit({ type: "progress", id, event });
+        },
+      }).then((run) => run.result);
+
+    const work = async (exp: Experiment) => {
+      const slot = free.shift()!;
+      inFlight.add(exp.id);
+      try {
+        const done = await runExperiment({
+          archive, config, campaignId: campaign.id, signal,
+          evaluate: evaluateIn(slot, exp.id),
+          baselineMetrics: baseline,
+          onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
+        }, exp);
+        finished.push(done);
+        emit({ type: "finished", experiment: done });
+      } catch (err) {
+        if (!(err instanceof Interrupted)) throw err;
+        interrupted.push(exp.id);
+      } finally {
+        inFlight.delete(exp.id);
+        free.push(slot);
+      }
+    };
+
+    /** The next experiment to start: an unfinished one first (resume), else a new proposal. */
+    const next = async (): Promise<Experiment | null> => {
+      const resume = unfinished.shift();
+      if (resume) return resume;
+      if (budgetStop() || exhausted) return null;
+      const all = archive.experiments();
+      const effects = geneEffects(all);
+      const taken = new Set(all.map((e) => e.genomeKey).filter((k): k is string => k !== null));
+      const proposal = propose(all, effects, preferencesFrom(effects), taken, {
+        kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
+        seeds: config.proposer.seeds, sampling: config.proposer.sampling,
+      }, rng);
+      if (!proposal) {
+        // Nothing new to try right now; wait for in-flight results, which may open new parents.
+        if (inFlight.size === 0) exhausted = true;
+        return null;
+      }
+      return recordProposal(archive, campaign.id, proposal);
+    };
+
+    const queue = new PQueue({ concurrency: slots.length });
+    const fill = async () => {
+      while (queue.size + queue.pending < slots.length) {
+        const exp = await next();
+        if (!exp) return;
+        void queue.add(() => work(exp)).then(fill);
+      }
+    };
+    await fill();
+    await queue.onIdle();
+    // A proposal can fail only while others are in flight; once idle, try once more before stopping.
+    while (!budgetStop() && !exhausted && !signal.aborted) {
+      await fill();
+      if (queue.size + queue.pending === 0) break;
+      await queue.onIdle();
+    }
+
+    const stopReason = budgetStop() ?? (exhausted ? "design space around the archive exhausted" : "no more work");
+    await archive.updateCampaign(campaign.id, { endedAt: signal.aborted ? null : now().toISOString(), stopReason });
+    emit({ type: "stop", reason: stopReason, interrupted });
+    return { campaign, finished, stopReason, interrupted };
+  } finally {
+    await archive.close();
+  }
+}
+
+/** Continue this name's unfinished campaign (after a crash or a signal), else start a new one. */
+async function openCampaign(archive: Archive, config: CampaignConfig, at: Date): Promise<Campaign> {
+  const open = archive.campaigns().filter((c) => c.name === config.name && c.endedAt === null).at(-1);
+  if (open) return open;
+  const campaign: Campaign = {
+    id: `${config.name}-${at.toISOString().replace(/[-:]/g, "").slice(0, 15)}`,
+    name: config.name, startedAt: at.toISOString(), endedAt: null,
+    config: config as unknown as Record<string, unknown>, stopReason: null,
+  };
+  await archive.insertCampaign(campaign);
+  return campaign;
+}
+
+function gpuHours(experiments: readonly Experiment[]): number {
+  return experiments.reduce((s, e) => s + e.costs.gpuSeconds, 0) / 3600;
+}
+
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= fn());
+}
+
+/** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
+async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
+  const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
+  const specs = Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
+    stage: "proxy", layerPath, className: config.baseline.class_name,
+    runDir: path.join(archive.dir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
+    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe,
+  }));
+  const key = baselineKey(specs);
+  const cached = cachedBaseline(archive.dir, key);
+  if (cached) {
+    const metrics = combineSeeds(cached.results);
+    emit({ type: "baseline", cached: true, metrics });
+    return metrics;
+  }
+  const results: RunResult[] = [];
+  for (const spec of specs) {
+    const runDir = path.join(path.dirname(spec.result_path));
+    const run = await runHarness(spec, { runDir, signal, gpu, sandbox: config.sandbox });
+    if (run.result.status !== "ok") return null; // fitness then has no loss/benchmark terms; recorded per experiment
+    results.push(run.result);
+  }
+  storeBaseline(archive.dir, { key, layer: config.baseline.path, results });
+  const metrics = combineSeeds(results);
+  emit({ type: "baseline", cached: false, metrics });
+  return metrics;
+}

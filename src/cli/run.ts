@@ -1,0 +1,75 @@
+/** `archlab run [campaign.yaml]`: a discovery campaign on the archive, resumable, locked and budgeted. */
+import { Command, Option } from "commander";
+import { loadCampaign, type RunFlags } from "../campaign/config.ts";
+import { runCampaign } from "../campaign/campaign.ts";
+import { progressView } from "../campaign/progress.ts";
+import { UserError } from "../errors.ts";
+
+interface RunOptions {
+  budget?: string;
+  until?: string;
+  maxHours?: string;
+  archive?: string;
+  parallel?: string;
+  devices?: string;
+  preset?: "quick" | "full";
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a discovery campaign: propose, implement, probe, train, analyse and archive experiments")
+    .argument("[campaign]", "campaign YAML file (defaults apply without one)")
+    .option("--budget <n>", "experiments to run in this campaign")
+    .option("--until <HH:MM>", "stop starting experiments at this local time")
+    .option("--max-hours <h>", "stop starting experiments after this many hours")
+    .option("--archive <dir>", "archive directory (default archive/default)")
+    .option("--parallel <k>", "experiments in flight at once on CPU")
+    .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
+    .addOption(new Option("--preset <name>", "proxy-stage preset").choices(["quick", "full"]))
+    .option("--json", "print the finished experiments as JSON on stdout")
+    .action(async (file: string | undefined, opts: RunOptions) => {
+      const flags: RunFlags = {
+        budget: int(opts.budget, "--budget"),
+        until: opts.until,
+        maxHours: num(opts.maxHours, "--max-hours"),
+        archive: opts.archive,
+        parallel: int(opts.parallel, "--parallel"),
+        devices: opts.devices,
+        preset: opts.preset,
+      };
+      const config = loadCampaign(file, flags);
+      const controller = new AbortController();
+      const stop = (signal: NodeJS.Signals) => {
+        process.stderr.write(`\narchlab: ${signal}: stopping; unfinished experiments resume on the next run\n`);
+        controller.abort();
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      const view = progressView();
+      try {
+        const outcome = await runCampaign({ config, signal: controller.signal, onEvent: view.onEvent });
+        if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
+        else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls --archive ${config.archive}\`.\n`);
+      } finally {
+        view.close();
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    });
+}
+
+function int(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, not "${text}"`);
+  return n;
+}
+
+function num(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number, not "${text}"`);
+  return n;
+}
