@@ -51,10 +51,10 @@ class DataSpec:
 @dataclass
 class ProbeSpec:
     enabled: bool = False
-    max_exponent: float = 1.3
-    max_params: Optional[int] = None
-    lengths: list = field(default_factory=lambda: [256, 512, 1024, 2048, 4096])
-    seeds: int = 2
+    max_exponent: float = 1.3     # reject when cost grows faster than L^max_exponent (harness/probes/complexity.py)
+    max_params: Optional[int] = None  # most parameters ONE mixer layer may have at model.* size; None: no budget
+    lengths: list = field(default_factory=lambda: [256, 512, 1024, 2048, 4096])  # complexity lengths, >= 2
+    seeds: int = 2                # random inputs for the causality probe
 
 
 @dataclass

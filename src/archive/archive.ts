@@ -1,0 +1,545 @@
+/**
+ * The archive (DESIGN §6): experiments, campaigns, ledger and notes as small records in a journalled lowdb store
+ * (store.ts); code and long text out of line (files.ts); provenance in git (git.ts); one writer (lock.ts).
+ *
+ * Reads are synchronous, from memory, with indexes by id, genome key, fingerprint and parent. Every record is
+ * validated against its contract the first time it is read (a corrupt one throws ArchiveCorruptError naming
+ * the archive and the record) and handed out frozen. Writes are async, validated, durable when they return.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import {
+  Campaign, Experiment, LedgerEntry, Note, Transition, ZERO_COSTS, type ExperimentStatus,
+} from "../contracts/experiment.ts";
+import { LockedError } from "../errors.ts";
+import { ArchiveCorruptError, NoArchiveError } from "./errors.ts";
+import { ContentFiles } from "./files.ts";
+import { ArchiveGit, diffFiles } from "./git.ts";
+import { WriterLock } from "./lock.ts";
+import { firstIssue, JournalStore, SNAPSHOT_FILE, type ExperimentSummary, type StoredRecord, type Table } from "./store.ts";
+
+export type ArchiveMode = "read" | "write";
+
+export interface ArchiveOpenOptions {
+  mode: ArchiveMode;
+  /** The clock for timestamps (tests pass a fixed one). */
+  now?: () => Date;
+  /** Where warnings go (stale-lock takeover, a torn journal line); stderr by default. */
+  warn?: (message: string) => void;
+  /** Journal compaction thresholds (store.ts). */
+  compactMinBytes?: number;
+  compactRatio?: number;
+}
+
+type TransitionRecord = z.infer<typeof Transition>;
+const REQUIRED = ["name", "parentId", "campaign", "proposer", "status"] as const;
+/** What a caller gives to insert an experiment: the required fields; the rest default (id from newId()). */
+export type NewExperiment = Pick<Experiment, (typeof REQUIRED)[number]> & Partial<Omit<Experiment, (typeof REQUIRED)[number]>>;
+/** Top-level fields to replace; a status change appends a transition. */
+export type ExperimentPatch = Partial<Omit<Experiment, "id" | "createdAt" | "transitions">>;
+export type NewCampaign = Pick<Campaign, "name"> & Partial<Campaign>;
+export type NewLedgerEntry = Omit<LedgerEntry, "id" | "at"> & Partial<Pick<LedgerEntry, "id" | "at">>;
+export type NewNote = Pick<Note, "experimentId" | "text"> & Partial<Note>;
+
+export type SortKey = "fitness" | "created" | "name" | "id";
+export const SORT_KEYS: readonly SortKey[] = ["fitness", "created", "name", "id"];
+
+export interface ExperimentFilter {
+  status?: ExperimentStatus | readonly ExperimentStatus[];
+  campaign?: string;
+  proposer?: Experiment["proposer"];
+}
+
+export interface LeaderboardOptions extends ExperimentFilter {
+  /** fitness: best first (ties by id); created: newest first; name: A-Z; id: oldest first. */
+  sortBy?: SortKey;
+  limit?: number;
+  /** Leave out experiments without a fitness (default: true when sorting by fitness). */
+  scoredOnly?: boolean;
+}
+
+const ID_PREFIX = { experiment: "e", campaign: "c", ledger: "l", note: "n" } as const;
+export type IdKind = keyof typeof ID_PREFIX;
+const TABLE_OF: Record<IdKind, Table> = { experiment: "experiments", campaign: "campaigns", ledger: "ledger", note: "notes" };
+const SCHEMAS: Record<Table, z.ZodType> = { experiments: Experiment, campaigns: Campaign, ledger: LedgerEntry, notes: Note };
+const RECORD_NAME: Record<Table, string> = { experiments: "experiment", campaigns: "campaign", ledger: "ledger entry", notes: "note" };
+
+export function formatId(kind: IdKind, n: number): string {
+  return `${ID_PREFIX[kind]}${String(n).padStart(6, "0")}`;
+}
+
+function idNumber(kind: IdKind, id: string): number | null {
+  const match = new RegExp(`^${ID_PREFIX[kind]}(\\d+)$`).exec(id);
+  return match ? Number(match[1]) : null;
+}
+
+export class Archive {
+  readonly dir: string;
+  readonly mode: ArchiveMode;
+  readonly #store: JournalStore;
+  readonly #files: ContentFiles;
+  readonly #git: ArchiveGit | null;
+  readonly #lock: WriterLock | null;
+  readonly #now: () => Date;
+  readonly #valid = new WeakSet<object>();
+  readonly #byGenomeKey = new Map<string, Set<string>>();
+  readonly #byFingerprint = new Map<string, Set<string>>();
+  readonly #children = new Map<string, Set<string>>();
+  #closed = false;
+
+  private constructor(dir: string, mode: ArchiveMode, store: JournalStore, git: ArchiveGit | null, lock: WriterLock | null, now: () => Date) {
+    this.dir = dir;
+    this.mode = mode;
+    this.#store = store;
+    this.#files = new ContentFiles(dir, dir);
+    this.#git = git;
+    this.#lock = lock;
+    this.#now = now;
+    for (const summary of store.summaries()) this.#index(summary, undefined);
+  }
+
+  /**
+   * Opens the archive at `dir`. "write" creates it when missing and takes the writer lock (LockedError, exit 3,
+   * when another live process holds it); "read" never locks or waits and fails with NoArchiveError when absent.
+   */
+  static async open(dir: string, opts: ArchiveOpenOptions): Promise<Archive> {
+    const warn = opts.warn ?? ((message: string) => process.stderr.write(`archlab: warning: ${message}\n`));
+    const now = opts.now ?? (() => new Date());
+    const storeOptions = { label: dir, warn, compactMinBytes: opts.compactMinBytes, compactRatio: opts.compactRatio };
+    if (opts.mode === "read") {
+      if (!fs.existsSync(path.join(dir, SNAPSHOT_FILE))) {
+        throw new NoArchiveError(`no archive at ${dir} (run \`archlab run\` to make one, or pass --archive DIR)`);
+      }
+      const store = await JournalStore.open(dir, { ...storeOptions, writable: false });
+      if (!store) throw new NoArchiveError(`no archive at ${dir}`);
+      return new Archive(dir, "read", store, await ArchiveGit.open(dir, false), null, now);
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = await WriterLock.acquire(dir, { warn, now });
+    try {
+      const store = (await JournalStore.open(dir, { ...storeOptions, writable: true }))!;
+      const git = await ArchiveGit.open(dir, true);
+      return new Archive(dir, "write", store, git, lock, now);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /** Compacts the journal (writers) and releases the lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#store.close();
+    } finally {
+      await this.#lock?.release();
+    }
+  }
+
+  /** Who holds the lock (this process, for a writer). */
+  get writer() {
+    return this.#lock?.info ?? null;
+  }
+
+  stats(): { experiments: number; seq: number; snapshotBytes: number; journalBytes: number } {
+    return { experiments: this.#store.summaries().length, ...this.#store.stats() };
+  }
+
+  /** A new id, durably reserved: "e000042" (experiments), "c…" campaigns, "l…" ledger, "n…" notes. */
+  async newId(kind: IdKind = "experiment"): Promise<string> {
+    this.#checkWritable();
+    return formatId(kind, await this.#store.nextCounter(kind));
+  }
+
+  // ---- experiments ----------------------------------------------------------------------------------------
+
+  async insertExperiment(input: NewExperiment): Promise<Experiment> {
+    this.#checkWritable();
+    const at = this.#now().toISOString();
+    const createdAt = input.createdAt ?? at;
+    const record = this.#parseInput(Experiment, {
+      genome: null, genomeKey: null, change: null, codeHash: null, commit: null, fingerprint: null,
+      stages: {}, fitness: null, costs: ZERO_COSTS, reason: null,
+      transitions: [{ status: input.status, at: createdAt }],
+      updatedAt: createdAt,
+      ...input,
+      id: input.id ?? (await this.newId("experiment")),
+      createdAt,
+    }, "experiment");
+    if (record.parentId !== null && !this.#store.summary(record.parentId)) {
+      throw new Error(`experiment ${record.id}: parent ${record.parentId} is not in archive ${this.dir}`);
+    }
+    await this.#raiseCounter("experiment", record.id);
+    await this.#store.put("experiments", record, () => {
+      if (this.#store.summary(record.id)) throw new Error(`experiment ${record.id} is already in archive ${this.dir}`);
+    });
+    this.#index(this.#store.summary(record.id)!, undefined);
+    return record;
+  }
+
+  /** Replaces the patched top-level fields; a status change appends {status, at, note} to the transitions. */
+  async updateExperiment(id: string, patch: ExperimentPatch, opts: { note?: string } = {}): Promise<Experiment> {
+    this.#checkWritable();
+    const previous = this.requireExperiment(id);
+    const at = this.#now().toISOString();
+    const transitions: TransitionRecord[] = [...previous.transitions];
+    if (patch.status !== undefined && patch.status !== previous.status) {
+      transitions.push(opts.note === undefined ? { status: patch.status, at } : { status: patch.status, at, note: opts.note });
+    }
+    const record = this.#parseInput(Experiment, { ...previous, ...patch, id, createdAt: previous.createdAt, transitions, updatedAt: at }, "experiment");
+    const before = this.#store.summary(id)!;
+    await this.#store.put("experiments", record);
+    this.#index(this.#store.summary(id)!, before);
+    return record;
+  }
+
+  getExperiment(id: string): Experiment | undefined {
+    const raw = this.#store.get("experiments", id);
+    return raw === undefined ? undefined : this.#read("experiments", raw);
+  }
+
+  /** Like getExperiment, but a missing id is an error naming the archive. */
+  requireExperiment(id: string): Experiment {
+    const found = this.getExperiment(id);
+    if (!found) throw new NoArchiveError(`no experiment ${id} in archive ${this.dir}`);
+    return found;
+  }
+
+  count(): number {
+    return this.#store.summaries().length;
+  }
+
+  /** The in-memory summaries (id, name, parent, campaign, proposer, status, fitness, keys, createdAt), oldest first. */
+  summaries(): readonly ExperimentSummary[] {
+    return this.#store.summaries();
+  }
+
+  /** All experiments matching the filter, oldest first. */
+  experiments(filter: ExperimentFilter = {}): Experiment[] {
+    const match = matcher(filter);
+    const out: Experiment[] = [];
+    for (const summary of this.#store.summaries()) if (match(summary)) out.push(this.getExperiment(summary.id)!);
+    return out;
+  }
+
+  /** Ranked experiments; with a small limit this is one pass (top-k), not a sort of the whole archive. */
+  leaderboard(opts: LeaderboardOptions = {}): Experiment[] {
+    const sortBy = opts.sortBy ?? "fitness";
+    const scoredOnly = opts.scoredOnly ?? sortBy === "fitness";
+    const match = matcher(opts);
+    const compare = COMPARATORS[sortBy];
+    const limit = opts.limit ?? Infinity;
+    const all = this.#store.summaries();
+    let ranked: ExperimentSummary[];
+    if (limit * 8 < all.length) {
+      ranked = [];
+      for (const raw of all) {
+        if (!match(raw) || (scoredOnly && raw.fitness === null)) continue;
+        if (ranked.length === limit && compare(raw, ranked[ranked.length - 1]!) >= 0) continue;
+        let lo = 0;
+        let hi = ranked.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (compare(raw, ranked[mid]!) < 0) hi = mid;
+          else lo = mid + 1;
+        }
+        ranked.splice(lo, 0, raw);
+        if (ranked.length > limit) ranked.pop();
+      }
+    } else {
+      ranked = all.filter((raw) => match(raw) && !(scoredOnly && raw.fitness === null)).sort(compare).slice(0, limit);
+    }
+    return ranked.map((summary) => this.getExperiment(summary.id)!);
+  }
+
+  /** Direct children, oldest first. */
+  children(id: string): Experiment[] {
+    return this.#lookup(this.#children, id);
+  }
+
+  /** Ancestors, nearest first (parent, grandparent, ..., root). */
+  lineage(id: string): Experiment[] {
+    const out: Experiment[] = [];
+    const seen = new Set([id]);
+    let current = this.requireExperiment(id);
+    while (current.parentId !== null) {
+      if (seen.has(current.parentId)) {
+        throw new ArchiveCorruptError(`archive ${this.dir}: experiment ${id} has a cycle in its ancestry at ${current.parentId}`);
+      }
+      seen.add(current.parentId);
+      const parent = this.getExperiment(current.parentId);
+      if (!parent) throw new ArchiveCorruptError(`archive ${this.dir}: experiment ${current.id} names a missing parent ${current.parentId}`);
+      out.push(parent);
+      current = parent;
+    }
+    return out;
+  }
+
+  findByGenomeKey(key: string): Experiment[] {
+    return this.#lookup(this.#byGenomeKey, key);
+  }
+
+  findByFingerprint(fingerprint: string): Experiment[] {
+    return this.#lookup(this.#byFingerprint, fingerprint);
+  }
+
+  // ---- code, text, runs, git --------------------------------------------------------------------------------
+
+  /** Stores candidate code under its sha256; returns the hash. */
+  putCode(text: string): Promise<string> {
+    this.#checkWritable();
+    return this.#files.putCode(text);
+  }
+
+  readCode(hash: string): Promise<string> {
+    return this.#files.readCode(hash);
+  }
+
+  codePath(hash: string): string {
+    return this.#files.codePath(hash);
+  }
+
+  /** Long text out of line: texts/<id>/<kind>.md (kinds: motivation, analysis, experience, log, ...). */
+  writeText(id: string, kind: string, text: string): Promise<string> {
+    this.#checkWritable();
+    return this.#files.writeText(id, kind, text);
+  }
+
+  /** The text, or null when none was written. */
+  readText(id: string, kind: string): Promise<string | null> {
+    return this.#files.readText(id, kind);
+  }
+
+  textKinds(id: string): string[] {
+    return this.#files.textKinds(id);
+  }
+
+  textPath(id: string, kind: string): string {
+    return this.#files.textPath(id, kind);
+  }
+
+  /** runs/<id>/<stage>/, created; the runner writes its log and result file there. */
+  runDir(id: string, stage: string): string {
+    const dir = this.#files.runDir(id, stage);
+    if (this.mode === "write") fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /**
+   * Stores `code` and commits it as layer.py on top of `parentCommit` (the archive's root commit when null).
+   * When the experiment is in the archive its codeHash and commit are recorded. Returns the commit sha.
+   */
+  async commitCandidate(id: string, code: string, message: string, parentCommit: string | null): Promise<string> {
+    this.#checkWritable();
+    const hash = await this.#files.putCode(code);
+    const commit = await this.#git!.commit(id, this.#files.codePath(hash), `${message.trim()}\n\nArchlab-Experiment: ${id}\n`, parentCommit);
+    if (this.#store.summary(id)) await this.updateExperiment(id, { codeHash: hash, commit });
+    return commit;
+  }
+
+  /** Tags the experiment's commit (e.g. "promoted/explore/e000042"). */
+  async tagPromoted(id: string, tag: string): Promise<void> {
+    this.#checkWritable();
+    const experiment = this.requireExperiment(id);
+    if (!experiment.commit) throw new NoArchiveError(`experiment ${id} has no commit to tag`);
+    await this.#git!.tag(tag, experiment.commit);
+  }
+
+  /** Tags on the experiment's commit. */
+  async tags(id: string): Promise<string[]> {
+    const experiment = this.requireExperiment(id);
+    return experiment.commit && this.#git ? this.#git.tags(experiment.commit) : [];
+  }
+
+  /** Unified diff of two candidates' code: git's diff of their commits, else of their code files. */
+  async diff(a: string, b: string): Promise<string> {
+    const from = this.requireExperiment(a);
+    const to = this.requireExperiment(b);
+    if (from.commit && to.commit && this.#git) return this.#git.diff(from.commit, to.commit);
+    for (const e of [from, to]) {
+      if (!e.codeHash) throw new NoArchiveError(`experiment ${e.id} has no code in archive ${this.dir}`);
+    }
+    return diffFiles(this.dir, path.relative(this.dir, this.codePath(from.codeHash!)), path.relative(this.dir, this.codePath(to.codeHash!)));
+  }
+
+  // ---- campaigns, ledger, notes -------------------------------------------------------------------------------
+
+  async insertCampaign(input: NewCampaign): Promise<Campaign> {
+    this.#checkWritable();
+    const record = this.#parseInput(Campaign, {
+      startedAt: this.#now().toISOString(), endedAt: null, config: {}, stopReason: null,
+      ...input,
+      id: input.id ?? (await this.newId("campaign")),
+    }, "campaign");
+    await this.#raiseCounter("campaign", record.id);
+    await this.#store.put("campaigns", record, (previous) => {
+      if (previous) throw new Error(`campaign ${record.id} is already in archive ${this.dir}`);
+    });
+    return record;
+  }
+
+  async updateCampaign(id: string, patch: Partial<Omit<Campaign, "id">>): Promise<Campaign> {
+    this.#checkWritable();
+    const previous = this.getCampaign(id);
+    if (!previous) throw new NoArchiveError(`no campaign ${id} in archive ${this.dir}`);
+    const record = this.#parseInput(Campaign, { ...previous, ...patch, id }, "campaign");
+    await this.#store.put("campaigns", record);
+    return record;
+  }
+
+  getCampaign(id: string): Campaign | undefined {
+    const raw = this.#store.get("campaigns", id);
+    return raw === undefined ? undefined : this.#read("campaigns", raw);
+  }
+
+  campaigns(): Campaign[] {
+    return this.#store.all("campaigns").map((raw) => this.#read("campaigns", raw));
+  }
+
+  async appendLedger(input: NewLedgerEntry): Promise<LedgerEntry> {
+    this.#checkWritable();
+    const record = this.#parseInput(LedgerEntry, {
+      at: this.#now().toISOString(),
+      ...input,
+      id: input.id ?? (await this.newId("ledger")),
+    }, "ledger entry");
+    await this.#raiseCounter("ledger", record.id);
+    await this.#store.put("ledger", record, (previous) => {
+      if (previous) throw new Error(`ledger entry ${record.id} is already in archive ${this.dir}`);
+    });
+    return record;
+  }
+
+  ledger(filter: { campaign?: string; experimentId?: string } = {}): LedgerEntry[] {
+    return this.#store.all("ledger")
+      .filter((raw) => (filter.campaign === undefined || raw.campaign === filter.campaign)
+        && (filter.experimentId === undefined || raw.experimentId === filter.experimentId))
+      .map((raw) => this.#read("ledger", raw));
+  }
+
+  async addNote(input: NewNote): Promise<Note> {
+    this.#checkWritable();
+    this.requireExperiment(input.experimentId);
+    const record = this.#parseInput(Note, {
+      at: this.#now().toISOString(), pinned: false,
+      ...input,
+      id: input.id ?? (await this.newId("note")),
+    }, "note");
+    await this.#raiseCounter("note", record.id);
+    await this.#store.put("notes", record, (previous) => {
+      if (previous) throw new Error(`note ${record.id} is already in archive ${this.dir}`);
+    });
+    return record;
+  }
+
+  async updateNote(id: string, patch: Partial<Pick<Note, "text" | "pinned">>): Promise<Note> {
+    this.#checkWritable();
+    const raw = this.#store.get("notes", id);
+    if (!raw) throw new NoArchiveError(`no note ${id} in archive ${this.dir}`);
+    const record = this.#parseInput(Note, { ...this.#read<Note>("notes", raw), ...patch, id }, "note");
+    await this.#store.put("notes", record);
+    return record;
+  }
+
+  /** Notes, oldest first; only one experiment's when given. */
+  notes(experimentId?: string): Note[] {
+    return this.#store.all("notes")
+      .filter((raw) => experimentId === undefined || raw.experimentId === experimentId)
+      .map((raw) => this.#read("notes", raw));
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------------------
+
+  #checkWritable(): void {
+    if (this.mode !== "write") throw new Error(`archive ${this.dir} was opened read-only`);
+    if (this.#closed) throw new Error(`archive ${this.dir} is closed`);
+    const lost = this.#lock?.lost;
+    if (lost) throw new LockedError(`archive ${this.dir}: this process lost the writer lock (${lost.message})`);
+  }
+
+  /** Validates a record the first time it is read; hands it out frozen. */
+  #read<T>(table: Table, raw: StoredRecord): T {
+    if (!this.#valid.has(raw)) {
+      const parsed = SCHEMAS[table].safeParse(raw);
+      if (!parsed.success) {
+        throw new ArchiveCorruptError(`archive ${this.dir}: ${RECORD_NAME[table]} ${raw.id} is invalid (${firstIssue(parsed.error)})`);
+      }
+      deepFreeze(raw);
+      this.#valid.add(raw);
+    }
+    return raw as unknown as T;
+  }
+
+  #parseInput<T extends StoredRecord>(schema: z.ZodType<T>, value: unknown, what: string): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const id = (value as { id?: unknown }).id;
+      throw new Error(`invalid ${what} ${String(id)} for archive ${this.dir}: ${firstIssue(parsed.error)}`);
+    }
+    const record = deepFreeze(parsed.data);
+    this.#valid.add(record);
+    return record;
+  }
+
+  async #raiseCounter(kind: IdKind, id: string): Promise<void> {
+    const n = idNumber(kind, id);
+    if (n !== null && n > this.#store.counter(kind)) await this.#store.raiseCounter(kind, n);
+  }
+
+  #index(raw: ExperimentSummary, previous: ExperimentSummary | undefined): void {
+    const id = raw.id;
+    const move = (index: Map<string, Set<string>>, before: unknown, after: unknown) => {
+      if (before === after) return;
+      if (typeof before === "string") index.get(before)?.delete(id);
+      if (typeof after === "string") {
+        let ids = index.get(after);
+        if (!ids) index.set(after, (ids = new Set()));
+        ids.add(id);
+      }
+    };
+    move(this.#byGenomeKey, previous?.genomeKey, raw.genomeKey);
+    move(this.#byFingerprint, previous?.fingerprint, raw.fingerprint);
+    move(this.#children, previous?.parentId, raw.parentId);
+  }
+
+  #lookup(index: Map<string, Set<string>>, key: string): Experiment[] {
+    const ids = [...(index.get(key) ?? [])].sort();
+    return ids.map((id) => this.getExperiment(id)!);
+  }
+}
+
+function matcher(filter: ExperimentFilter): (raw: ExperimentSummary) => boolean {
+  const statuses = filter.status === undefined ? null : new Set(typeof filter.status === "string" ? [filter.status] : filter.status);
+  return (raw) => (statuses === null || statuses.has(raw.status as ExperimentStatus))
+    && (filter.campaign === undefined || raw.campaign === filter.campaign)
+    && (filter.proposer === undefined || raw.proposer === filter.proposer);
+}
+
+type Summary = ExperimentSummary;
+const byId = (a: Summary, b: Summary) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+const COMPARATORS: Record<SortKey, (a: Summary, b: Summary) => number> = {
+  fitness: (a, b) => {
+    const fa = a.fitness;
+    const fb = b.fitness;
+    if (fa !== fb) {
+      if (fa === null) return 1;
+      if (fb === null) return -1;
+      return fb - fa;
+    }
+    return byId(a, b);
+  },
+  created: (a, b) => (b.createdAt < a.createdAt ? -1 : b.createdAt > a.createdAt ? 1 : byId(b, a)),
+  name: (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : byId(a, b)),
+  id: byId,
+};
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
