@@ -77,11 +77,9 @@ export class ArchiveGit {
   }
 
   async #tag(tag: string, commit: string): Promise<void> {
-    try {
-      await this.#git.raw(["check-ref-format", `refs/tags/${tag}`]);
-    } catch {
-      throw new UserError(`not a valid git tag name: "${tag}"`);
-    }
+    // check-ref-format exits 1 silently on a bad name, which simple-git does not treat as an error.
+    const normalized = await this.#git.raw(["check-ref-format", "--normalize", `refs/tags/${tag}`]).catch(() => "");
+    if (normalized.trim() !== `refs/tags/${tag}`) throw new UserError(`not a valid git tag name: "${tag}"`);
     await this.#git.raw(["tag", "-f", tag, commit]);
   }
 
