@@ -45,11 +45,14 @@ def load_layer_class(path: str, class_name: str) -> type:
     file = Path(path)
     if not file.is_file():
         raise CandidateError("import", f"no such layer file: {path}")
+    if file.suffix != ".py":
+        raise CandidateError("import", f"not a Python file: {path} (a layer is a .py file)")
     source = file.read_text(errors="replace")
     try:
         compile(source, str(file), "exec")
-    except SyntaxError as exc:
-        raise CandidateError("syntax", f"syntax error at line {exc.lineno}: {exc.msg}", tail=traceback_tail(exc))
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes before Python 3.11.4
+        where = f"at line {exc.lineno}" if getattr(exc, "lineno", None) else f"in {file.name} (not Python source)"
+        raise CandidateError("syntax", f"syntax error {where}: {getattr(exc, 'msg', exc)}", tail=traceback_tail(exc))
     module_name = f"archlab_candidate_{abs(hash(str(file.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, file)
     module = importlib.util.module_from_spec(spec)
@@ -59,6 +62,10 @@ def load_layer_class(path: str, class_name: str) -> type:
     except Exception as exc:  # any failure at import time is the candidate's
         raise CandidateError("import", f"{type(exc).__name__}: {exc}", tail=traceback_tail(exc))
     cls = getattr(module, class_name, None)
+    if cls is None and class_name == "DeltaNet":  # the default name: accept the one module class __all__ exports
+        exported = [getattr(module, n, None) for n in getattr(module, "__all__", ())]
+        modules = [v for v in exported if isinstance(v, type) and issubclass(v, nn.Module)]
+        cls = modules[0] if len(modules) == 1 else None
     if not isinstance(cls, type) or not issubclass(cls, nn.Module):
         found = sorted(n for n, v in vars(module).items()
                        if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == module_name)
@@ -71,6 +78,9 @@ def build_mixer(cls: type, hidden_size: int, num_heads: int, layer_idx: int, kwa
     try:
         return cls(hidden_size=hidden_size, num_heads=num_heads, layer_idx=layer_idx, **kwargs)
     except Exception as exc:
+        if is_out_of_memory(exc):
+            raise CandidateError("oom", f"out of memory in {cls.__name__}(...): {exc}", status="failed",
+                                 tail=traceback_tail(exc))
         raise CandidateError("construct", f"{cls.__name__}(hidden_size=, num_heads=, layer_idx=) failed: "
                              f"{type(exc).__name__}: {exc}", tail=traceback_tail(exc))
 

@@ -23,8 +23,8 @@ from .spec import RunSpec, SpecError, parse_spec
 from .train import logits_fn, train
 
 
-class HarnessTimeout(Exception):
-    pass
+class HarnessTimeout(BaseException):
+    """A BaseException, like KeyboardInterrupt, so a candidate's `except Exception:` cannot swallow it."""
 
 
 def progress_stream() -> Callable[[dict], None]:

@@ -56,7 +56,8 @@ def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable
                 _, loss, aux = model(x, y, step=step)
             total = loss if aux is None else loss + aux.float()
         except CandidateError as exc:
-            exc.status = status
+            if exc.kind != "oom":  # running out of memory is a failure at any step, not a rejected design
+                exc.status = status
             raise
         if not torch.isfinite(total):
             raise CandidateError("nonfinite", f"loss is {total.item()} at step {step}", status=status)
