@@ -134,8 +134,8 @@ function progressPrinter(label: string) {
         const decile = Math.floor((10 * event.step) / event.total_steps);
         if (!tty && decile === lastPlain) return;
         lastPlain = decile;
-      } else if (event.event === "probe") {
-        text = `${label}: probe ${event.name}`;
+      } else if (event.event === "probe" && event.state === "start") {
+        text = `${label}: probe ${event.probe}`;
       } else if (event.event === "eval") {
         text = `${label}: evaluating`;
       }

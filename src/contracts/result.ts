@@ -68,7 +68,7 @@ export const ProgressEvent = z.discriminatedUnion("event", [
     loss: z.number().nullable(),
   }),
   z.looseObject({ event: z.literal("eval") }),
-  z.looseObject({ event: z.literal("probe"), name: z.string() }),
+  z.looseObject({ event: z.literal("probe"), probe: z.string(), state: z.enum(["start", "done"]) }),
   z.looseObject({ event: z.literal("done"), status: RunStatus }),
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
