@@ -1,0 +1,40 @@
+"""The (gated) delta rule as a plain loop over time: the reference every other backend is tested against.
+
+    S_t = exp(g_t) S_{t-1}                      (g is None: no decay)
+    S_t = S_t + k_t [beta_t (v_t - S_t^T k_t)]^T
+    o_t = S_t^T (scale q_t)
+
+Shapes as in archlab_ops/README.md: q, k [B, L, H, K], v [B, L, H, V], beta, g [B, L, H], state [B, H, K, V].
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+
+from .._common import compute_dtype, fp32_compute
+
+
+@fp32_compute
+def naive_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, beta: torch.Tensor,
+                     g: Optional[torch.Tensor] = None, scale: float, initial_state: Optional[torch.Tensor] = None,
+                     output_final_state: bool = False, chunk_size: int = 64,
+                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    del chunk_size  # the recurrence has no chunks; accepted so every backend shares one signature
+    B, L, H, K = q.shape
+    V = v.shape[-1]
+    out_dtype = q.dtype
+    dt = compute_dtype(q)
+    q, k, v, beta = q.to(dt), k.to(dt), v.to(dt), beta.to(dt)
+    q = q * scale
+    S = q.new_zeros(B, H, K, V) if initial_state is None else initial_state.to(dt)
+    outputs = []
+    for t in range(L):
+        if g is not None:
+            S = S * g[:, t].to(dt).exp()[..., None, None]
+        k_t = k[:, t]
+        v_new = beta[:, t, :, None] * (v[:, t] - torch.einsum("bhk,bhkv->bhv", k_t, S))
+        S = S + k_t[..., :, None] * v_new[..., None, :]
+        outputs.append(torch.einsum("bhk,bhkv->bhv", q[:, t], S))
+    o = torch.stack(outputs, dim=1).to(out_dtype)
+    return o, (S if output_final_state else None)
