@@ -75,14 +75,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     let exhausted = false;
     const baseline = memo(() => baselineMetrics(archive, config, slots[0], signal, emit));
 
-    const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string): Promise<RunResult> =>
+    const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
       runHarness(spec, {
         runDir, signal, gpu: slots[slot], sandbox: config.sandbox,
         onProgress: (event) => {
           if (spec.stage === "proxy" && event.event === "step") failpoint("training");
           emit({ type: "progress", id, event });
         },
-      }).then((run) => run.result);
+      }).then((run) => ({ result: run.result, processS: run.processS }));
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;

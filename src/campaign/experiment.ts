@@ -24,7 +24,7 @@ export interface ExperimentContext {
   config: CampaignConfig;
   campaignId: string;
   /** Runs one harness spec in this experiment's slot; resolves with its result (aborted runs included). */
-  evaluate: (spec: RunSpec, runDir: string) => Promise<RunResult>;
+  evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>;
   baselineMetrics: () => Promise<Record<string, number> | null>;
   signal: AbortSignal;
   onStage: (id: string, stage: string) => void;
@@ -105,13 +105,15 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
   const { config, archive } = ctx;
   const seeds = stage === "proxy" ? config.stages.proxy.seeds : 1;
   const results: RunResult[] = [];
+  let processS = 0;
   for (let seed = 0; seed < seeds; seed++) {
     const runDir = path.join(archive.runDir(exp.id, stage), seeds > 1 ? `seed${seed}` : "");
     const spec = stageSpec({
       stage, layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed,
       memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe,
     });
-    const result = await ctx.evaluate(spec, runDir);
+    const { result, processS: seconds } = await ctx.evaluate(spec, runDir);
+    processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();
     results.push(result);
     if (result.status !== "ok") break;
@@ -127,6 +129,7 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
     params: last.params?.mixer ?? null,
     wallS: results.reduce((s, r) => s + r.wall_s, 0),
     deviceS: results.reduce((s, r) => s + (r.device_s ?? 0), 0),
+    processS,
     runDir: archive.runDir(exp.id, stage),
   };
   return { summary, results };

@@ -26,6 +26,8 @@ export const StageSummary = z.object({
   params: z.number().int().nullable(),
   wallS: z.number(),
   deviceS: z.number().nullable(),
+  /** Seconds the harness child processes took, spawn to exit: the rest of an experiment is orchestration. */
+  processS: z.number(),
   runDir: z.string(),
 });
 export type StageSummary = z.infer<typeof StageSummary>;

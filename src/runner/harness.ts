@@ -33,6 +33,8 @@ export interface HarnessRun {
   resultPath: string;
   logPath: string;
   sandboxed: boolean;
+  /** Wall seconds from spawn to exit as seen from here (Python start-up included). */
+  processS: number;
 }
 
 /** The only variables a candidate sees: no API keys, no tokens, nothing from the user's shell. */
@@ -69,6 +71,7 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
     ? ["bwrap", ...sandboxArgs(runDir, { gpu: opts.gpu !== undefined }), ...command]
     : command;
 
+  const spawnedAt = performance.now();
   const child = execa(file!, args, {
     cwd: EXPERIMENTS_DIR,
     env: childEnv(runDir, opts.gpu),
@@ -102,8 +105,9 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
     clearTimeout(backstop);
     opts.signal?.removeEventListener("abort", onAbort);
   }
+  const processS = (performance.now() - spawnedAt) / 1000;
   const result = readResult(resultPath, spec, logPath, killedBy);
-  return { result, specPath, resultPath, logPath, sandboxed };
+  return { result, specPath, resultPath, logPath, sandboxed, processS };
 }
 
 function parseProgress(line: string): ProgressEvent | undefined {
