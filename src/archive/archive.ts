@@ -153,21 +153,19 @@ export class Archive {
     return formatId(kind, await this.#store.nextCounter(kind));
   }
 
+  /** `count` new ids at once, durably reserved (one journal write). */
+  async newIds(count: number, kind: IdKind = "experiment"): Promise<string[]> {
+    this.#checkWritable();
+    if (count <= 0) return [];
+    const first = await this.#store.nextCounter(kind, count);
+    return Array.from({ length: count }, (_, i) => formatId(kind, first + i));
+  }
+
   // ---- experiments ----------------------------------------------------------------------------------------
 
   async insertExperiment(input: NewExperiment): Promise<Experiment> {
     this.#checkWritable();
-    const at = this.#now().toISOString();
-    const createdAt = input.createdAt ?? at;
-    const record = this.#parseInput(Experiment, {
-      genome: null, genomeKey: null, change: null, codeHash: null, commit: null, fingerprint: null,
-      stages: {}, fitness: null, costs: ZERO_COSTS, reason: null,
-      transitions: [{ status: input.status, at: createdAt }],
-      updatedAt: createdAt,
-      ...input,
-      id: input.id ?? (await this.newId("experiment")),
-      createdAt,
-    }, "experiment");
+    const record = this.#newExperiment(input, input.id ?? (await this.newId("experiment")), this.#now().toISOString());
     if (record.parentId !== null && !this.#store.summary(record.parentId)) {
       throw new Error(`experiment ${record.id}: parent ${record.parentId} is not in archive ${this.dir}`);
     }
@@ -177,6 +175,34 @@ export class Archive {
     });
     this.#index(this.#store.summary(record.id)!, undefined);
     return record;
+  }
+
+  /**
+   * Inserts many experiments with one journal write (bulk imports). All are validated first; a parent may be
+   * in the archive or earlier in the batch. Ids default to fresh ones.
+   */
+  async insertExperiments(inputs: readonly NewExperiment[]): Promise<Experiment[]> {
+    this.#checkWritable();
+    const missing = inputs.filter((input) => input.id === undefined).length;
+    const ids = await this.newIds(missing);
+    const at = this.#now().toISOString();
+    const batch = new Set<string>();
+    const records = inputs.map((input) => {
+      const record = this.#newExperiment(input, input.id ?? ids.shift()!, at);
+      if (batch.has(record.id)) throw new Error(`experiment ${record.id} appears twice in the batch`);
+      if (record.parentId !== null && !batch.has(record.parentId) && !this.#store.summary(record.parentId)) {
+        throw new Error(`experiment ${record.id}: parent ${record.parentId} is not in archive ${this.dir}`);
+      }
+      batch.add(record.id);
+      return record;
+    });
+    for (const record of records) await this.#raiseCounter("experiment", record.id);
+    await this.#store.putMany("experiments", records, () => {
+      const dup = records.find((r) => this.#store.summary(r.id));
+      if (dup) throw new Error(`experiment ${dup.id} is already in archive ${this.dir}`);
+    });
+    for (const record of records) this.#index(this.#store.summary(record.id)!, undefined);
+    return records;
   }
 
   /** Replaces the patched top-level fields; a status change appends {status, at, note} to the transitions. */
@@ -459,6 +485,19 @@ export class Archive {
     if (lost) throw new LockedError(`archive ${this.dir}: this process lost the writer lock (${lost.message})`);
   }
 
+  #newExperiment(input: NewExperiment, id: string, now: string): Experiment {
+    const createdAt = input.createdAt ?? now;
+    return this.#parseInput(Experiment, {
+      genome: null, genomeKey: null, change: null, codeHash: null, commit: null, fingerprint: null,
+      stages: {}, fitness: null, costs: ZERO_COSTS, reason: null,
+      transitions: [{ status: input.status, at: createdAt }],
+      updatedAt: createdAt,
+      ...input,
+      id,
+      createdAt,
+    }, "experiment");
+  }
+
   /** Validates a record the first time it is read; hands it out frozen. */
   #read<T>(table: Table, raw: StoredRecord): T {
     if (!this.#valid.has(raw)) {
@@ -542,4 +581,17 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** The archive directory commands use when not given --archive. */
+export const DEFAULT_ARCHIVE_DIR = "archive/default";
+
+/** Opens the archive, runs `fn`, and closes it whatever happens. */
+export async function withArchive<T>(dir: string, opts: ArchiveOpenOptions, fn: (archive: Archive) => Promise<T> | T): Promise<T> {
+  const archive = await Archive.open(dir, opts);
+  try {
+    return await fn(archive);
+  } finally {
+    await archive.close();
+  }
 }

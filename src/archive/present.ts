@@ -1,0 +1,126 @@
+/**
+ * Plain-text views of archive records for the read commands (ls, show, lineage, export). Pure functions.
+ */
+import type { Experiment } from "../contracts/experiment.ts";
+
+const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
+
+export function fmt(value: number | null | undefined, digits = 4): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "-";
+  return digits === 4 ? number.format(value) : value.toFixed(digits);
+}
+
+/** The numbers a table row shows: the loss and benchmark the fitness read, and probe verdicts. */
+export interface KeyNumbers {
+  loss: number | null;
+  benchmark: number | null;
+  probesPassed: number | null;
+  probesTotal: number | null;
+}
+
+const LOSS_KEYS = ["loss", "final_loss", "eval_loss", "val_loss"];
+const BENCH_KEYS = ["benchmark", "score", "mean_score", "average", "accuracy"];
+
+export function keyNumbers(e: Experiment): KeyNumbers {
+  const stages = Object.values(e.stages);
+  const fromStages = (keys: string[]): number | null => {
+    for (const stage of [...stages].reverse()) {
+      for (const key of keys) {
+        const value = stage.metrics[key];
+        if (typeof value === "number" && Number.isFinite(value)) return value;
+      }
+    }
+    return null;
+  };
+  const input = (key: string) => {
+    const value = e.fitness?.inputs[key];
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  };
+  let passed: number | null = null;
+  let total: number | null = null;
+  for (const stage of stages) {
+    if (!stage.probes) continue;
+    const verdicts = Object.values(stage.probes);
+    passed = (passed ?? 0) + verdicts.filter((p) => p.passed).length;
+    total = (total ?? 0) + verdicts.length;
+  }
+  return {
+    loss: input("loss") ?? fromStages(LOSS_KEYS),
+    benchmark: input("benchmark") ?? fromStages(BENCH_KEYS),
+    probesPassed: passed,
+    probesTotal: total,
+  };
+}
+
+/** Why an experiment stopped, for rejected and failed ones: its reason, else its failing stage's message. */
+export function whyStopped(e: Experiment): string {
+  if (e.status !== "rejected" && e.status !== "failed") return "";
+  if (e.reason) return e.reason;
+  for (const [name, stage] of Object.entries(e.stages)) {
+    if (stage.status !== "ok") return `${name}: ${stage.errorKind ?? stage.status}${stage.message ? ` (${stage.message})` : ""}`;
+  }
+  return "";
+}
+
+/** Columns padded to their widest cell; the last column is not padded. Cells are one line each. */
+export function table(header: string[], rows: string[][]): string {
+  const clean = (cell: string) => cell.replace(/\s+/g, " ");
+  const all = [header, ...rows].map((row) => row.map(clean));
+  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? "").length)));
+  return all
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd())
+    .join("\n");
+}
+
+export function truncate(text: string, width: number): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
+}
+
+/** Writes to stdout; a closed pipe (`archlab ls | head`) ends the process quietly instead of throwing. */
+export function writeOut(text: string): void {
+  if (process.stdout.listenerCount("error") === 0) {
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(0);
+      throw err;
+    });
+  }
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** One row per experiment for CSV: fixed columns, then every stage metric as "<stage>.<metric>". */
+export function csv(experiments: readonly Experiment[]): string {
+  const metricKeys = new Set<string>();
+  for (const e of experiments) {
+    for (const [stage, summary] of Object.entries(e.stages)) {
+      for (const key of Object.keys(summary.metrics)) metricKeys.add(`${stage}.${key}`);
+    }
+  }
+  const metrics = [...metricKeys].sort();
+  const header = [
+    "id", "name", "parentId", "campaign", "proposer", "status", "fitness", "loss", "benchmark", "probesPassed",
+    "probesTotal", "reason", "genomeKey", "fingerprint", "codeHash", "commit", "cpuSeconds", "gpuSeconds",
+    "llmTokensIn", "llmTokensOut", "llmDollars", "createdAt", "updatedAt", ...metrics,
+  ];
+  const lines = [header.map(csvCell).join(",")];
+  for (const e of experiments) {
+    const k = keyNumbers(e);
+    const row: unknown[] = [
+      e.id, e.name, e.parentId, e.campaign, e.proposer, e.status, e.fitness?.value, k.loss, k.benchmark, k.probesPassed,
+      k.probesTotal, whyStopped(e) || e.reason, e.genomeKey, e.fingerprint, e.codeHash, e.commit, e.costs.cpuSeconds,
+      e.costs.gpuSeconds, e.costs.llmTokensIn, e.costs.llmTokensOut, e.costs.llmDollars, e.createdAt, e.updatedAt,
+      ...metrics.map((key) => {
+        const dot = key.indexOf(".");
+        return e.stages[key.slice(0, dot)]?.metrics[key.slice(dot + 1)];
+      }),
+    ];
+    lines.push(row.map(csvCell).join(","));
+  }
+  return lines.join("\n") + "\n";
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
