@@ -79,13 +79,13 @@ export function truncate(text: string, width: number): string {
 
 /** Writes to stdout; a closed pipe (`archlab ls | head`) ends the process quietly instead of throwing. */
 export function writeOut(text: string): void {
-  if (process.stdout.listenerCount("error") === 0) {
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE") process.exit(0);
-      throw err;
-    });
-  }
+  if (!process.stdout.listeners("error").includes(quietOnClosedPipe)) process.stdout.on("error", quietOnClosedPipe);
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+function quietOnClosedPipe(err: NodeJS.ErrnoException): void {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
 }
 
 /** One row per experiment for CSV: fixed columns, then every stage metric as "<stage>.<metric>". */

@@ -1,6 +1,13 @@
 /** archlab's command line: one file per command; this file wires them and maps errors to exit codes. */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
+import { registerCognition } from "./cognition.ts";
+import { registerDiff } from "./diff.ts";
+import { registerExport } from "./export.ts";
+import { registerImport } from "./import.ts";
+import { registerLineage } from "./lineage.ts";
+import { registerLs } from "./ls.ts";
+import { registerShow } from "./show.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
 
@@ -10,7 +17,14 @@ const program = new Command("archlab")
   .exitOverride();
 
 registerEvaluate(program);
+registerLs(program);
+registerShow(program);
+registerDiff(program);
+registerLineage(program);
+registerExport(program);
+registerImport(program);
 registerRun(program);
+registerCognition(program);
 
 try {
   await program.parseAsync(process.argv);
