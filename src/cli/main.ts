@@ -1,7 +1,6 @@
 /** archlab's command line: one file per command; this file wires them and maps errors to exit codes. */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
-import { registerCognition } from "./cognition.ts";
 import { registerDiff } from "./diff.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
@@ -24,7 +23,6 @@ registerLineage(program);
 registerExport(program);
 registerImport(program);
 registerRun(program);
-registerCognition(program);
 
 try {
   await program.parseAsync(process.argv);
