@@ -29,3 +29,21 @@ describe("llm config", () => {
     expect(dollarsFor(prices, "other", 10, 10)).toBeNull();
   });
 });
+
+describe("the campaign file's llm section", () => {
+  it("is optional (null: offline) and validated with the campaign, unknown keys named", async () => {
+    const { loadCampaign } = await import("../campaign/config.ts");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-llm-campaign-"));
+    expect(loadCampaign(undefined, {}).llm).toBeNull();
+    const file = path.join(dir, "c.yaml");
+    fs.writeFileSync(file, "llm:\n  model: gpt-4.1-mini\n  roles:\n    analyst: { model: o3 }\n  prices:\n    o3: { input_per_mtok: 2, output_per_mtok: 8 }\n");
+    const config = loadCampaign(file, {});
+    expect(config.llm).toMatchObject({ model: "gpt-4.1-mini", api_key_env: "OPENAI_API_KEY", roles: { analyst: { model: "o3" } } });
+    expect(roleSettings(config.llm!, "analyst").model).toBe("o3");
+    fs.writeFileSync(file, "llm:\n  model: m\n  roles:\n    planner: { model: o3 }\n");
+    expect(() => loadCampaign(file, {})).toThrow(`${file}: unknown key "llm.roles.planner"`);
+  });
+});

@@ -3,7 +3,7 @@ export {
   dollarsFor, LlmConfig, modelsInUse, Price, RoleOverride, ROLES, roleSettings, StructuredMethod,
   type Role, type RoleSettings,
 } from "./config.ts";
-export { apiKeyFrom, baseUrlFrom, isRetryable, makeChatModel, makeEmbeddings, MissingApiKeyError, type Env } from "./model.ts";
+export { apiKeyFrom, baseUrlFrom, httpStatus, isRetryable, makeChatModel, makeEmbeddings, MissingApiKeyError, type Env } from "./model.ts";
 export {
   DEFAULT_PROMPTS_DIR, loadPrompt, placeholders, PROMPT_NAMES, PROMPT_PLACEHOLDERS, promptHash, renderPrompt,
   type PromptName, type PromptVars,

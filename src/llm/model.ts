@@ -22,7 +22,7 @@ export function apiKeyFrom(apiKeyEnv: string | null, env: Env): string {
   const key = env[apiKeyEnv];
   if (!key) {
     throw new MissingApiKeyError(
-      `the campaign has an llm: section but ${apiKeyEnv} is not set (export ${apiKeyEnv}=<key>, name another variable with llm.api_key_env, or set it to null for a local endpoint without keys)`,
+      `${apiKeyEnv} is not set: the LLM endpoint needs an API key (export ${apiKeyEnv}=<key>, or set llm.api_key_env to another variable, or to null for a local endpoint without keys)`,
     );
   }
   return key;

@@ -1,0 +1,107 @@
+/**
+ * `archlab cognition import <dir>` and `archlab cognition search "<query>"`: the archive's research knowledge
+ * (ASI-Arch cognition JSON and Markdown notes), searched by BM25 or, with --embeddings, by embeddings from the
+ * OpenAI-compatible endpoint ($OPENAI_BASE_URL, key in $OPENAI_API_KEY).
+ */
+import { Command } from "commander";
+import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
+import { writeOut } from "../archive/present.ts";
+import { CognitionBase, embedCognition, importCognition, readSources, type CognitionHit } from "../cognition/index.ts";
+import { UserError } from "../errors.ts";
+
+const DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small";
+
+interface ImportOptions {
+  archive: string;
+  embed?: boolean;
+  embeddingModel: string;
+  json?: boolean;
+}
+
+interface SearchOptions {
+  archive: string;
+  k: string;
+  json?: boolean;
+  embeddings?: boolean;
+  embeddingModel: string;
+}
+
+/** The embeddings client, loaded only when asked for (LangChain is slow to import). */
+async function embeddingsClient(model: string) {
+  const { makeEmbeddings } = await import("../llm/model.ts");
+  return makeEmbeddings({ base_url: null, api_key_env: "OPENAI_API_KEY", timeout_s: 120, max_retries: 4, embeddings: { model, dimensions: null } });
+}
+
+/** An embeddings request that failed at the endpoint (after its retries) as one line. */
+async function endpoint<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const { httpStatus, isRetryable } = await import("../llm/model.ts");
+    const status = httpStatus(err);
+    if (status === undefined && !isRetryable(err)) throw err;
+    const where = process.env.OPENAI_BASE_URL || "https://api.openai.com/v1";
+    throw new UserError(`embeddings request to ${where} failed: ${status ? `HTTP ${status}: ` : ""}${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+export function registerCognition(program: Command): void {
+  const cognition = program
+    .command("cognition")
+    .description("the research knowledge the agents read: import ASI-Arch cognition files and notes, search them");
+
+  cognition
+    .command("import")
+    .description("import ASI-Arch cognition JSON files and Markdown notes (a directory, searched recursively, or one file)")
+    .argument("<dir>", "directory (or file) of *.json cognition files and *.md notes")
+    .option("--archive <dir>", "archive directory", DEFAULT_ARCHIVE_DIR)
+    .option("--embed", "also embed the entries through the OpenAI-compatible endpoint ($OPENAI_BASE_URL, $OPENAI_API_KEY)")
+    .option("--embedding-model <name>", "embedding model for --embed", DEFAULT_EMBEDDING_MODEL)
+    .option("--json", "print the import report as JSON")
+    .action(async (dir: string, opts: ImportOptions) => {
+      readSources(dir); // bad input fails here, before the archive is created or locked
+      const embeddings = opts.embed ? await embeddingsClient(opts.embeddingModel) : null;
+      const report = await withArchive(opts.archive, { mode: "write" }, async () => {
+        const imported = importCognition(dir, opts.archive);
+        const embedded = embeddings ? await endpoint(embedCognition(opts.archive, embeddings, opts.embeddingModel)) : null;
+        return { ...imported, embedded: embedded?.embedded ?? null };
+      });
+      if (opts.json) {
+        writeOut(JSON.stringify(report, null, 2));
+        return;
+      }
+      const files = `${report.files} file${report.files === 1 ? "" : "s"}`;
+      writeOut(`imported ${files} into ${opts.archive}: ${report.added} added, ${report.updated} updated, ${report.unchanged} unchanged, ${report.removed} removed; ${report.total} entries`
+        + (report.embedded === null ? "" : `; embedded ${report.embedded} with ${opts.embeddingModel}`));
+    });
+
+  cognition
+    .command("search")
+    .description("the entries that best match a query (BM25, or --embeddings)")
+    .argument("<query>", "what to look for, e.g. \"selective state space scan\"")
+    .option("--archive <dir>", "archive directory", DEFAULT_ARCHIVE_DIR)
+    .option("--k <n>", "how many entries", "5")
+    .option("--embeddings", "rank by embedding similarity (after `cognition import --embed`)")
+    .option("--embedding-model <name>", "embedding model for --embeddings", DEFAULT_EMBEDDING_MODEL)
+    .option("--json", "print the entries (with all their fields) as a JSON array")
+    .action(async (query: string, opts: SearchOptions) => {
+      const k = Number(opts.k);
+      if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a positive integer, not "${opts.k}"`);
+      if (!query.trim()) throw new UserError("the search query is empty");
+      const base = CognitionBase.require(opts.archive);
+      const hits = opts.embeddings
+        ? await endpoint(base.searchByEmbedding(query, await embeddingsClient(opts.embeddingModel), opts.embeddingModel, k))
+        : base.search(query, k);
+      if (opts.json) {
+        writeOut(JSON.stringify(hits.map(({ entry, score }) => ({ ...entry, score })), null, 2));
+        return;
+      }
+      writeOut(hits.length === 0 ? `no entry matches "${query}" (${base.entries.length} entries)` : hits.map(formatHit).join("\n"));
+    });
+}
+
+function formatHit({ entry, score }: CognitionHit): string {
+  const where = [entry.paper, entry.url ?? entry.source].filter(Boolean).join(" · ");
+  return `${entry.id}  ${score.toFixed(3).padStart(7)}  ${entry.title}\n${" ".repeat(entry.id.length + 11)}${where}`;
+}
