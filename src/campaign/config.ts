@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FitnessConfig } from "../analyst/fitness.ts";
 import { UserError } from "../errors.ts";
+import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../researcher/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
 
@@ -58,6 +59,8 @@ export const CampaignConfig = z.strictObject({
     class_name: z.string().default("DeltaNet"),
   }).default({ path: "experiments/layers/delta_net.py", class_name: "DeltaNet" }),
   fitness: FitnessConfig.default(FitnessConfig.parse({})),
+  /** LLM agents (src/llm/config.ts): model, endpoint, key variable, per-role overrides, prices; null: offline. */
+  llm: LlmConfig.nullable().default(null),
   memory_mb: z.number().int().positive().default(8192),
   sandbox: z.boolean().default(true),
 });

@@ -1,6 +1,7 @@
 /** archlab's command line: one file per command; this file wires them and maps errors to exit codes. */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
+import { registerCognition } from "./cognition.ts";
 import { registerDiff } from "./diff.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
@@ -23,6 +24,7 @@ registerLineage(program);
 registerExport(program);
 registerImport(program);
 registerRun(program);
+registerCognition(program);
 
 try {
   await program.parseAsync(process.argv);
