@@ -32,8 +32,8 @@ beforeEach(() => {
   promptsDir = path.join(tmp, "prompts");
   fs.mkdirSync(promptsDir);
   fs.writeFileSync(path.join(promptsDir, "researcher.md"), "Improve the parent {{parent}}.\n");
-  server.requests.length = 0;
   expect(server.pending()).toBe(0);
+  server.reset();
 });
 
 function client(llm: Record<string, unknown> = {}, opts: Partial<LlmClientOptions> = {}): LlmClient {

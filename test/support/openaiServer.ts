@@ -55,6 +55,8 @@ export interface OpenAIServer {
   enqueue(...replies: ScriptedReply[]): void;
   /** Replies queued and not yet consumed. */
   pending(): number;
+  /** Forgets the recorded requests and the queued replies. */
+  reset(): void;
   chatRequests(): RecordedRequest[];
   embeddingRequests(): RecordedRequest[];
   /** All text the client sent in one chat request (messages joined), for assertions. */
@@ -135,6 +137,10 @@ export async function startOpenAIServer(opts: ServerOptions = {}): Promise<OpenA
     requests,
     enqueue: (...replies) => void queue.push(...replies),
     pending: () => queue.length,
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+    },
     chatRequests: () => requests.filter((r) => r.path.endsWith("/chat/completions")),
     embeddingRequests: () => requests.filter((r) => r.path.endsWith("/embeddings")),
     promptText: (r) => (r.body?.messages ?? []).map((m: any) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content))).join("\n\n"),
