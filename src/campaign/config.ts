@@ -44,7 +44,8 @@ export const CampaignConfig = z.strictObject({
       timeout_s: z.number().positive().default(120),
     }).default({ max_exponent: 1.3, max_params: null, timeout_s: 120 }),
     proxy: z.strictObject({
-      preset: z.enum(["quick", "full"]).default("quick"),
+      /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
+      preset: z.enum(["tiny", "quick", "full"]).default("quick"),
       seeds: z.number().int().positive().default(1),
       timeout_s: z.number().positive().nullable().default(null),
       corpus: z.string().nullable().default(null),
@@ -74,7 +75,7 @@ export interface RunFlags {
   archive?: string;
   parallel?: number;
   devices?: string;
-  preset?: "quick" | "full";
+  preset?: "tiny" | "quick" | "full";
 }
 
 export function loadCampaign(file: string | undefined, flags: RunFlags): CampaignConfig {

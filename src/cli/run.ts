@@ -12,7 +12,7 @@ interface RunOptions {
   archive?: string;
   parallel?: string;
   devices?: string;
-  preset?: "quick" | "full";
+  preset?: "tiny" | "quick" | "full";
   json?: boolean;
 }
 
@@ -27,7 +27,7 @@ export function registerRun(program: Command): void {
     .option("--archive <dir>", "archive directory (default archive/default)")
     .option("--parallel <k>", "experiments in flight at once on CPU")
     .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
-    .addOption(new Option("--preset <name>", "proxy-stage preset").choices(["quick", "full"]))
+    .addOption(new Option("--preset <name>", "proxy-stage preset").choices(["tiny", "quick", "full"]))
     .option("--json", "print the finished experiments as JSON on stdout")
     .action(async (file: string | undefined, opts: RunOptions) => {
       const flags: RunFlags = {

@@ -13,7 +13,7 @@ export type StageName = (typeof STAGES)[number];
 
 /** Proxy-stage choices a campaign file or the CLI can make. */
 export interface ProxyChoice {
-  preset: "quick" | "full";
+  preset: "tiny" | "quick" | "full";
   timeout_s?: number | null;
   /** A text file or folder for the byte-level LM task (default: the Python standard library's sources). */
   corpus?: string | null;
@@ -45,18 +45,30 @@ export interface StageRequest {
 
 const TINY_MODEL = { num_layers: 2, hidden_size: 64, num_heads: 4, vocab_size: 256, mlp_ratio: 4 };
 
+const SMOKE_TRAIN: NonNullable<RunSpec["train"]> = {
+  steps: 20, batch_size: 4, seq_len: 64, lr: 1e-3, min_lr_ratio: 0.1, warmup_steps: 2,
+  weight_decay: 0.1, grad_clip: 1.0, eval_every: 0, log_every: 1,
+};
+
 const RANDOM_DATA: RunSpec["data"] = { kind: "random", tasks: [], corpus: null, eval_batches: 2 };
 
 const NO_PROBES: RunSpec["probe"] = { enabled: false, max_exponent: 1.3, max_params: null };
 
 type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s">;
 
+/** proxy_presets.json: {"presets": {name: {"spec": run-spec fragment (model, train, data, timeout_s)}}}. */
 function proxyPreset(choice: ProxyChoice): StagePreset {
-  const presets = JSON.parse(fs.readFileSync(PROXY_PRESETS_FILE, "utf8")) as Record<string, StagePreset>;
-  const chosen = presets[choice.preset];
-  if (!chosen) throw new UserError(`unknown proxy preset "${choice.preset}" (presets: ${Object.keys(presets).join(", ")})`);
-  const data = choice.corpus ? withCorpus(chosen.data, path.resolve(choice.corpus)) : chosen.data;
-  return { ...chosen, data, probe: NO_PROBES, timeout_s: choice.timeout_s ?? chosen.timeout_s };
+  const file = JSON.parse(fs.readFileSync(PROXY_PRESETS_FILE, "utf8")) as { presets: Record<string, { spec: Partial<StagePreset> }> };
+  const chosen = file.presets[choice.preset]?.spec;
+  if (!chosen) throw new UserError(`unknown proxy preset "${choice.preset}" (presets: ${Object.keys(file.presets).join(", ")})`);
+  const data = { ...RANDOM_DATA, ...chosen.data };
+  return {
+    model: { ...TINY_MODEL, ...chosen.model },
+    train: { ...SMOKE_TRAIN, ...chosen.train },
+    data: choice.corpus ? withCorpus(data, path.resolve(choice.corpus)) : data,
+    probe: NO_PROBES,
+    timeout_s: choice.timeout_s ?? chosen.timeout_s ?? 600,
+  };
 }
 
 function withCorpus(data: RunSpec["data"], corpus: string): RunSpec["data"] {
@@ -69,10 +81,7 @@ function preset(stage: string, req: StageRequest): StagePreset {
     case "smoke":
       return {
         model: TINY_MODEL,
-        train: {
-          steps: 20, batch_size: 4, seq_len: 64, lr: 1e-3, min_lr_ratio: 0.1, warmup_steps: 2,
-          weight_decay: 0.1, grad_clip: 1.0, eval_every: 0, log_every: 1,
-        },
+        train: SMOKE_TRAIN,
         data: RANDOM_DATA,
         probe: NO_PROBES,
         timeout_s: 300,
