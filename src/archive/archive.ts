@@ -83,9 +83,8 @@ export class Archive {
   readonly #lock: WriterLock | null;
   readonly #now: () => Date;
   readonly #valid = new WeakSet<object>();
-  readonly #byGenomeKey = new Map<string, Set<string>>();
-  readonly #byFingerprint = new Map<string, Set<string>>();
-  readonly #children = new Map<string, Set<string>>();
+  /** Secondary indexes, built on first use (opening stays cheap for commands that never look things up). */
+  #indexes: Indexes | null = null;
   #closed = false;
 
   private constructor(dir: string, mode: ArchiveMode, store: JournalStore, git: ArchiveGit | null, lock: WriterLock | null, now: () => Date) {
@@ -96,7 +95,6 @@ export class Archive {
     this.#git = git;
     this.#lock = lock;
     this.#now = now;
-    for (const summary of store.summaries()) this.#index(summary, undefined);
   }
 
   /**
@@ -196,7 +194,8 @@ export class Archive {
       batch.add(record.id);
       return record;
     });
-    for (const record of records) await this.#raiseCounter("experiment", record.id);
+    const highest = records.reduce((max, r) => Math.max(max, idNumber("experiment", r.id) ?? 0), 0);
+    if (highest > 0) await this.#raiseCounter("experiment", formatId("experiment", highest));
     await this.#store.putMany("experiments", records, () => {
       const dup = records.find((r) => this.#store.summary(r.id));
       if (dup) throw new Error(`experiment ${dup.id} is already in archive ${this.dir}`);
@@ -282,7 +281,7 @@ export class Archive {
 
   /** Direct children, oldest first. */
   children(id: string): Experiment[] {
-    return this.#lookup(this.#children, id);
+    return this.#lookup("children", id);
   }
 
   /** Ancestors, nearest first (parent, grandparent, ..., root). */
@@ -304,11 +303,11 @@ export class Archive {
   }
 
   findByGenomeKey(key: string): Experiment[] {
-    return this.#lookup(this.#byGenomeKey, key);
+    return this.#lookup("genomeKey", key);
   }
 
   findByFingerprint(fingerprint: string): Experiment[] {
-    return this.#lookup(this.#byFingerprint, fingerprint);
+    return this.#lookup("fingerprint", fingerprint);
   }
 
   // ---- code, text, runs, git --------------------------------------------------------------------------------
@@ -527,25 +526,64 @@ export class Archive {
     if (n !== null && n > this.#store.counter(kind)) await this.#store.raiseCounter(kind, n);
   }
 
-  #index(raw: ExperimentSummary, previous: ExperimentSummary | undefined): void {
-    const id = raw.id;
-    const move = (index: Map<string, Set<string>>, before: unknown, after: unknown) => {
-      if (before === after) return;
-      if (typeof before === "string") index.get(before)?.delete(id);
-      if (typeof after === "string") {
-        let ids = index.get(after);
-        if (!ids) index.set(after, (ids = new Set()));
-        ids.add(id);
-      }
-    };
-    move(this.#byGenomeKey, previous?.genomeKey, raw.genomeKey);
-    move(this.#byFingerprint, previous?.fingerprint, raw.fingerprint);
-    move(this.#children, previous?.parentId, raw.parentId);
+  /** Keeps the indexes (when built) in step with a written summary. */
+  #index(summary: ExperimentSummary, previous: ExperimentSummary | undefined): void {
+    if (!this.#indexes) return;
+    for (const [name, index] of Object.entries(this.#indexes) as [keyof Indexes, MultiMap][]) {
+      const before = previous?.[INDEXED[name]] ?? null;
+      const after = summary[INDEXED[name]];
+      if (before === after) continue;
+      if (before !== null) index.remove(before, summary.id);
+      if (after !== null) index.add(after, summary.id);
+    }
   }
 
-  #lookup(index: Map<string, Set<string>>, key: string): Experiment[] {
-    const ids = [...(index.get(key) ?? [])].sort();
-    return ids.map((id) => this.getExperiment(id)!);
+  #lookup(name: keyof Indexes, key: string): Experiment[] {
+    if (!this.#indexes) {
+      const indexes: Indexes = { genomeKey: new MultiMap(), fingerprint: new MultiMap(), children: new MultiMap() };
+      for (const summary of this.#store.summaries()) {
+        if (summary.genomeKey !== null) indexes.genomeKey.add(summary.genomeKey, summary.id);
+        if (summary.fingerprint !== null) indexes.fingerprint.add(summary.fingerprint, summary.id);
+        if (summary.parentId !== null) indexes.children.add(summary.parentId, summary.id);
+      }
+      this.#indexes = indexes;
+    }
+    return this.#indexes[name].get(key).sort().map((id) => this.getExperiment(id)!);
+  }
+}
+
+interface Indexes {
+  genomeKey: MultiMap;
+  fingerprint: MultiMap;
+  children: MultiMap;
+}
+const INDEXED = { genomeKey: "genomeKey", fingerprint: "fingerprint", children: "parentId" } as const;
+
+/** key -> ids; a lone id is stored bare (most genome keys and fingerprints are unique), more in an array. */
+class MultiMap {
+  readonly #map = new Map<string, string | string[]>();
+
+  add(key: string, id: string): void {
+    const current = this.#map.get(key);
+    if (current === undefined) this.#map.set(key, id);
+    else if (typeof current === "string") {
+      if (current !== id) this.#map.set(key, [current, id]);
+    } else if (!current.includes(id)) current.push(id);
+  }
+
+  remove(key: string, id: string): void {
+    const current = this.#map.get(key);
+    if (current === id) this.#map.delete(key);
+    else if (Array.isArray(current)) {
+      const rest = current.filter((x) => x !== id);
+      if (rest.length === 0) this.#map.delete(key);
+      else this.#map.set(key, rest.length === 1 ? rest[0]! : rest);
+    }
+  }
+
+  get(key: string): string[] {
+    const current = this.#map.get(key);
+    return current === undefined ? [] : typeof current === "string" ? [current] : [...current];
   }
 }
 

@@ -82,10 +82,11 @@ const Snapshot = z.object({
   schema: z.string(),
   seq: z.number().int().nonnegative(),
   experimentsFile: z.string().regex(EXPERIMENTS_FILE).nullable(),
-  experiments: z.array(z.unknown()),
-  campaigns: z.array(z.unknown()),
-  ledger: z.array(z.unknown()),
-  notes: z.array(z.unknown()),
+  // Checked element by element below, without zod copying arrays of 100,000 records.
+  experiments: z.custom<unknown[]>(Array.isArray, "expected an array"),
+  campaigns: z.custom<unknown[]>(Array.isArray, "expected an array"),
+  ledger: z.custom<unknown[]>(Array.isArray, "expected an array"),
+  notes: z.custom<unknown[]>(Array.isArray, "expected an array"),
   counters: z.record(z.string(), z.number().int().nonnegative()),
 });
 
