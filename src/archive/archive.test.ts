@@ -64,6 +64,20 @@ describe("Archive records", () => {
     expect(() => archive.requireExperiment("e999999")).toThrow(NoArchiveError);
   });
 
+  it("loses no field when updates of one experiment race, and never freezes the caller's objects", async () => {
+    const archive = await open();
+    const genome = { heads: 4, paths: [1, 2] };
+    await archive.insertExperiment(syntheticExperiment(1, null, { id: "e000001", genome }));
+    expect(Object.isFrozen(genome.paths)).toBe(false);
+    await Promise.all([
+      archive.updateExperiment("e000001", { reason: "a" }),
+      archive.updateExperiment("e000001", { fingerprint: "f" }),
+      archive.updateExperiment("e000001", { status: "failed" }),
+    ]);
+    expect(archive.getExperiment("e000001")).toMatchObject({ reason: "a", fingerprint: "f", status: "failed" });
+    expect(archive.findByFingerprint("f").map((e) => e.id)).toEqual(["e000001"]);
+  });
+
   it("names the archive and record when a stored record is corrupt", async () => {
     const archive = await open();
     await archive.insertExperiment(syntheticExperiment(1, null, { id: "e000001" }));

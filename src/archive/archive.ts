@@ -207,17 +207,21 @@ export class Archive {
   /** Replaces the patched top-level fields; a status change appends {status, at, note} to the transitions. */
   async updateExperiment(id: string, patch: ExperimentPatch, opts: { note?: string } = {}): Promise<Experiment> {
     this.#checkWritable();
-    const previous = this.requireExperiment(id);
-    const at = this.#now().toISOString();
-    const transitions: TransitionRecord[] = [...previous.transitions];
-    if (patch.status !== undefined && patch.status !== previous.status) {
-      transitions.push(opts.note === undefined ? { status: patch.status, at } : { status: patch.status, at, note: opts.note });
-    }
-    const record = this.#parseInput(Experiment, { ...previous, ...patch, id, createdAt: previous.createdAt, transitions, updatedAt: at }, "experiment");
-    const before = this.#store.summary(id)!;
-    await this.#store.put("experiments", record);
+    this.requireExperiment(id);
+    let before: ExperimentSummary | undefined;
+    // Read, patch and write inside the store's queue, so concurrent updates never lose each other's fields.
+    const record = await this.#store.modify("experiments", id, (raw) => {
+      const previous = this.#read<Experiment>("experiments", raw!);
+      const at = this.#now().toISOString();
+      const transitions: TransitionRecord[] = [...previous.transitions];
+      if (patch.status !== undefined && patch.status !== previous.status) {
+        transitions.push(opts.note === undefined ? { status: patch.status, at } : { status: patch.status, at, note: opts.note });
+      }
+      before = this.#store.summary(id);
+      return this.#parseInput(Experiment, { ...previous, ...patch, id, createdAt: previous.createdAt, transitions, updatedAt: at }, "experiment");
+    });
     this.#index(this.#store.summary(id)!, before);
-    return record;
+    return record as Experiment;
   }
 
   getExperiment(id: string): Experiment | undefined {
@@ -407,11 +411,10 @@ export class Archive {
 
   async updateCampaign(id: string, patch: Partial<Omit<Campaign, "id">>): Promise<Campaign> {
     this.#checkWritable();
-    const previous = this.getCampaign(id);
-    if (!previous) throw new NoArchiveError(`no campaign ${id} in archive ${this.dir}`);
-    const record = this.#parseInput(Campaign, { ...previous, ...patch, id }, "campaign");
-    await this.#store.put("campaigns", record);
-    return record;
+    if (!this.getCampaign(id)) throw new NoArchiveError(`no campaign ${id} in archive ${this.dir}`);
+    const record = await this.#store.modify("campaigns", id, (raw) =>
+      this.#parseInput(Campaign, { ...this.#read<Campaign>("campaigns", raw!), ...patch, id }, "campaign"));
+    return record as Campaign;
   }
 
   getCampaign(id: string): Campaign | undefined {
@@ -461,11 +464,10 @@ export class Archive {
 
   async updateNote(id: string, patch: Partial<Pick<Note, "text" | "pinned">>): Promise<Note> {
     this.#checkWritable();
-    const raw = this.#store.get("notes", id);
-    if (!raw) throw new NoArchiveError(`no note ${id} in archive ${this.dir}`);
-    const record = this.#parseInput(Note, { ...this.#read<Note>("notes", raw), ...patch, id }, "note");
-    await this.#store.put("notes", record);
-    return record;
+    if (!this.#store.get("notes", id)) throw new NoArchiveError(`no note ${id} in archive ${this.dir}`);
+    const record = await this.#store.modify("notes", id, (raw) =>
+      this.#parseInput(Note, { ...this.#read<Note>("notes", raw!), ...patch, id }, "note"));
+    return record as Note;
   }
 
   /** Notes, oldest first; only one experiment's when given. */
@@ -510,8 +512,12 @@ export class Archive {
     return raw as unknown as T;
   }
 
+  /**
+   * Validates a record to write. It goes through JSON first, so what is kept in memory is exactly what a reader
+   * will parse from disk, and nothing is shared with (or frozen in) the caller's objects.
+   */
   #parseInput<T extends StoredRecord>(schema: z.ZodType<T>, value: unknown, what: string): T {
-    const parsed = schema.safeParse(value);
+    const parsed = schema.safeParse(JSON.parse(JSON.stringify(value)));
     if (!parsed.success) {
       const id = (value as { id?: unknown }).id;
       throw new Error(`invalid ${what} ${String(id)} for archive ${this.dir}: ${firstIssue(parsed.error)}`);

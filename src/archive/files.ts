@@ -93,6 +93,12 @@ function checkId(id: string): void {
 async function writeAtomic(file: string, text: string): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await fs.promises.writeFile(temp, text, "utf8");
+  const handle = await fs.promises.open(temp, "w");
+  try {
+    await handle.writeFile(text, "utf8");
+    await handle.sync(); // on disk before the journal can name it
+  } finally {
+    await handle.close();
+  }
   await fs.promises.rename(temp, file);
 }

@@ -485,6 +485,16 @@ export class JournalStore {
     });
   }
 
+  /** Replaces a record with `fn(current)`, read and written inside the write queue (no lost updates). */
+  modify(table: Table, id: string, fn: (previous: StoredRecord | undefined) => StoredRecord): Promise<StoredRecord> {
+    return this.#exclusive(() => {
+      const record = fn(this.get(table, id));
+      if (record.id !== id) throw new Error(`archive ${this.#label}: modify(${id}) returned record ${record.id}`);
+      this.#commit({ op: "put", table, record });
+      return record;
+    });
+  }
+
   /** Upserts many records with one fsync (a crash keeps a prefix of them). `check` runs first, in the queue. */
   putMany(table: Table, records: readonly StoredRecord[], check?: () => void): Promise<void> {
     return this.#exclusive(() => {
