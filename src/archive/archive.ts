@@ -130,7 +130,8 @@ export class Archive {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#store.close();
+      // A writer that lost its lock must not rewrite files another writer now owns.
+      await this.#store.close({ compact: !this.#lock?.lost });
     } finally {
       await this.#lock?.release();
     }

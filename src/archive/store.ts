@@ -525,13 +525,17 @@ export class JournalStore {
     return this.#exclusive(() => this.#compact());
   }
 
-  /** Compacts when the journal has ops (writers), then closes the files. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Compacts when the journal has ops (writers; not when `compact` is false, e.g. after losing the lock), then
+   * closes the files. Idempotent.
+   */
+  close(opts: { compact?: boolean } = {}): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#closed) return;
       this.#closed = true;
       try {
-        if (this.#writable && this.#low.data.seq > this.#adapter.journal.base) await this.#compact();
+        const pending = this.#low.data.seq > this.#adapter.journal.base;
+        if (this.#writable && pending && opts.compact !== false) await this.#compact();
       } finally {
         this.#adapter.closeJournal();
         this.#adapter.closeRecords();
