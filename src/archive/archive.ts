@@ -164,16 +164,18 @@ export class Archive {
 
   async insertExperiment(input: NewExperiment): Promise<Experiment> {
     this.#checkWritable();
-    const record = this.#newExperiment(input, input.id ?? (await this.newId("experiment")), this.#now().toISOString());
-    if (record.parentId !== null && !this.#store.summary(record.parentId)) {
-      throw new Error(`experiment ${record.id}: parent ${record.parentId} is not in archive ${this.dir}`);
-    }
-    await this.#raiseCounter("experiment", record.id);
-    await this.#store.put("experiments", record, () => {
-      if (this.#store.summary(record.id)) throw new Error(`experiment ${record.id} is already in archive ${this.dir}`);
-    });
+    const now = this.#now().toISOString();
+    // Built inside the write queue: a new id and the record go to the journal in one write.
+    const record = await this.#store.insert("experiments", "experiment", (next) => {
+      const built = this.#newExperiment(input, input.id ?? formatId("experiment", next), now);
+      if (built.parentId !== null && !this.#store.summary(built.parentId)) {
+        throw new Error(`experiment ${built.id}: parent ${built.parentId} is not in archive ${this.dir}`);
+      }
+      if (this.#store.summary(built.id)) throw new Error(`experiment ${built.id} is already in archive ${this.dir}`);
+      return built;
+    }, (r) => idNumber("experiment", r.id));
     this.#index(this.#store.summary(record.id)!, undefined);
-    return record;
+    return record as Experiment;
   }
 
   /**
@@ -398,16 +400,8 @@ export class Archive {
 
   async insertCampaign(input: NewCampaign): Promise<Campaign> {
     this.#checkWritable();
-    const record = this.#parseInput(Campaign, {
-      startedAt: this.#now().toISOString(), endedAt: null, config: {}, stopReason: null,
-      ...input,
-      id: input.id ?? (await this.newId("campaign")),
-    }, "campaign");
-    await this.#raiseCounter("campaign", record.id);
-    await this.#store.put("campaigns", record, (previous) => {
-      if (previous) throw new Error(`campaign ${record.id} is already in archive ${this.dir}`);
-    });
-    return record;
+    const defaults = { startedAt: this.#now().toISOString(), endedAt: null, config: {}, stopReason: null };
+    return this.#insertSmall("campaigns", "campaign", Campaign, "campaign", { ...defaults, ...input });
   }
 
   async updateCampaign(id: string, patch: Partial<Omit<Campaign, "id">>): Promise<Campaign> {
@@ -429,16 +423,7 @@ export class Archive {
 
   async appendLedger(input: NewLedgerEntry): Promise<LedgerEntry> {
     this.#checkWritable();
-    const record = this.#parseInput(LedgerEntry, {
-      at: this.#now().toISOString(),
-      ...input,
-      id: input.id ?? (await this.newId("ledger")),
-    }, "ledger entry");
-    await this.#raiseCounter("ledger", record.id);
-    await this.#store.put("ledger", record, (previous) => {
-      if (previous) throw new Error(`ledger entry ${record.id} is already in archive ${this.dir}`);
-    });
-    return record;
+    return this.#insertSmall("ledger", "ledger", LedgerEntry, "ledger entry", { at: this.#now().toISOString(), ...input });
   }
 
   ledger(filter: { campaign?: string; experimentId?: string } = {}): LedgerEntry[] {
@@ -451,16 +436,7 @@ export class Archive {
   async addNote(input: NewNote): Promise<Note> {
     this.#checkWritable();
     this.requireExperiment(input.experimentId);
-    const record = this.#parseInput(Note, {
-      at: this.#now().toISOString(), pinned: false,
-      ...input,
-      id: input.id ?? (await this.newId("note")),
-    }, "note");
-    await this.#raiseCounter("note", record.id);
-    await this.#store.put("notes", record, (previous) => {
-      if (previous) throw new Error(`note ${record.id} is already in archive ${this.dir}`);
-    });
-    return record;
+    return this.#insertSmall("notes", "note", Note, "note", { at: this.#now().toISOString(), pinned: false, ...input });
   }
 
   async updateNote(id: string, patch: Partial<Pick<Note, "text" | "pinned">>): Promise<Note> {
@@ -485,6 +461,16 @@ export class Archive {
     if (this.#closed) throw new Error(`archive ${this.dir} is closed`);
     const lost = this.#lock?.lost;
     if (lost) throw new LockedError(`archive ${this.dir}: this process lost the writer lock (${lost.message})`);
+  }
+
+  /** Validates and inserts a campaign, ledger entry or note, with a fresh id when it has none: one journal write. */
+  async #insertSmall<T extends StoredRecord>(table: Table, kind: IdKind, schema: z.ZodType<T>, what: string, input: { id?: string }): Promise<T> {
+    const record = await this.#store.insert(table, kind, (next) => {
+      const built = this.#parseInput(schema, { ...input, id: input.id ?? formatId(kind, next) }, what);
+      if (this.#store.get(table, built.id)) throw new Error(`${what} ${built.id} is already in archive ${this.dir}`);
+      return built;
+    }, (r) => idNumber(kind, r.id));
+    return record as T;
   }
 
   #newExperiment(input: NewExperiment, id: string, now: string): Experiment {

@@ -485,6 +485,20 @@ export class JournalStore {
     });
   }
 
+  /**
+   * Inserts a record built from the counter's next value, raising the counter to `counterOf(record)` (when higher)
+   * in the same journal write: one fsync for a new record with a new id.
+   */
+  insert(table: Table, counter: string, build: (next: number) => StoredRecord, counterOf: (record: StoredRecord) => number | null): Promise<StoredRecord> {
+    return this.#exclusive(() => {
+      const record = build(this.counter(counter) + 1);
+      const value = counterOf(record);
+      const ops: OpBody[] = value !== null && value > this.counter(counter) ? [{ op: "counter", name: counter, value }] : [];
+      this.#commitMany([...ops, { op: "put", table, record }]);
+      return record;
+    });
+  }
+
   /** Replaces a record with `fn(current)`, read and written inside the write queue (no lost updates). */
   modify(table: Table, id: string, fn: (previous: StoredRecord | undefined) => StoredRecord): Promise<StoredRecord> {
     return this.#exclusive(() => {
