@@ -69,10 +69,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const rng = seededRng(config.seed + archive.experiments().length);
     const slots = slotsOf(config);
     const free = slots.map((_, i) => i);
-    const inFlight = new Set<string>();
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
-    let exhausted = false;
     const baseline = memo(() => baselineMetrics(archive, config, slots[0], signal, emit));
 
     const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
@@ -86,7 +84,6 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;
-      inFlight.add(exp.id);
       try {
         const done = await runExperiment({
           archive, config, campaignId: campaign.id, signal,
@@ -97,19 +94,25 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         finished.push(done);
         emit({ type: "finished", experiment: done });
       } catch (err) {
-        if (!(err instanceof Interrupted)) throw err;
-        interrupted.push(exp.id);
+        if (err instanceof Interrupted) {
+          interrupted.push(exp.id);
+        } else {
+          // A bug in one experiment must not wedge the loop: record it as failed, with the stack in the log.
+          process.stderr.write(`archlab: internal error in ${exp.id}: ${(err as Error).stack ?? String(err)}\n`);
+          const failed = await archive.updateExperiment(exp.id, { status: "failed", reason: `internal error: ${(err as Error).message}` });
+          finished.push(failed);
+          emit({ type: "finished", experiment: failed });
+        }
       } finally {
-        inFlight.delete(exp.id);
         free.push(slot);
       }
     };
 
-    /** The next experiment to start: an unfinished one first (resume), else a new proposal. */
+    /** The next experiment to start: an unfinished one first (resume), else a new proposal, else null. */
     const next = async (): Promise<Experiment | null> => {
       const resume = unfinished.shift();
       if (resume) return resume;
-      if (budgetStop() || exhausted) return null;
+      if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
       const taken = new Set(all.map((e) => e.genomeKey).filter((k): k is string => k !== null));
@@ -117,32 +120,28 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
       }, rng);
-      if (!proposal) {
-        // Nothing new to try right now; wait for in-flight results, which may open new parents.
-        if (inFlight.size === 0) exhausted = true;
-        return null;
-      }
-      return recordProposal(archive, campaign.id, proposal);
+      return proposal ? recordProposal(archive, campaign.id, proposal) : null;
     };
 
+    // One coordinator fills free slots; a finished experiment ('next') frees a slot or opens new parents.
     const queue = new PQueue({ concurrency: slots.length });
-    const fill = async () => {
-      while (queue.size + queue.pending < slots.length) {
-        const exp = await next();
-        if (!exp) return;
-        void queue.add(() => work(exp)).then(fill);
+    const taskDone = () => new Promise<void>((resolve) => queue.once("next", () => resolve()));
+    for (;;) {
+      if (queue.pending + queue.size >= slots.length) {
+        await taskDone();
+        continue;
       }
-    };
-    await fill();
-    await queue.onIdle();
-    // A proposal can fail only while others are in flight; once idle, try once more before stopping.
-    while (!budgetStop() && !exhausted && !signal.aborted) {
-      await fill();
-      if (queue.size + queue.pending === 0) break;
-      await queue.onIdle();
+      const exp = await next();
+      if (exp) {
+        void queue.add(() => work(exp));
+        continue;
+      }
+      if (queue.pending + queue.size === 0) break;
+      await taskDone();
     }
+    await queue.onIdle();
 
-    const stopReason = budgetStop() ?? (exhausted ? "design space around the archive exhausted" : "no more work");
+    const stopReason = budgetStop() ?? "design space around the archive exhausted";
     await archive.updateCampaign(campaign.id, { endedAt: signal.aborted ? null : now().toISOString(), stopReason });
     emit({ type: "stop", reason: stopReason, interrupted });
     return { campaign, finished, stopReason, interrupted };

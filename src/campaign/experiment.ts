@@ -158,6 +158,5 @@ async function finish(ctx: ExperimentContext, exp: Experiment, status: "done" | 
   await archive.writeText(exp.id, "analysis", analysis);
   await archive.writeText(exp.id, "experience", experience);
   failpoint("recording");
-  ctx.onStage(exp.id, status);
   return archive.updateExperiment(exp.id, { status, reason });
 }

@@ -44,14 +44,17 @@ export function generateLayer(input: Genome, motivation = ""): string {
     `k = self.k_proj(hidden_states)`,
     `v = self.v_proj(hidden_states)`,
   );
+  // With a short conv, a silu feature map is the conv's own activation (as in fla's DeltaNet), not a second silu.
+  const convActivation = g.feature_map === "silu" ? `"silu"` : "None";
+  const fmap = g.short_conv > 0 && g.feature_map === "silu" ? null : FEATURE_MAPS[g.feature_map];
+  const convInit = g.short_conv > 0 ? [
+    `# causal depthwise convolutions give each token a little local context before it enters the state`,
+    `self.q_conv = ShortConv(self.key_dim, kernel_size=${g.short_conv}, activation=${convActivation})`,
+    `self.k_conv = ShortConv(self.key_dim, kernel_size=${g.short_conv}, activation=${convActivation})`,
+    `self.v_conv = ShortConv(self.value_dim, kernel_size=${g.short_conv}, activation="silu")`,
+  ] : [];
   if (g.short_conv > 0) {
     imports.add("ShortConv");
-    init.push(
-      `# causal depthwise convolutions give each token a little local context before it enters the state`,
-      `self.q_conv = ShortConv(self.key_dim, kernel_size=${g.short_conv}, activation="silu")`,
-      `self.k_conv = ShortConv(self.key_dim, kernel_size=${g.short_conv}, activation="silu")`,
-      `self.v_conv = ShortConv(self.value_dim, kernel_size=${g.short_conv}, activation="silu")`,
-    );
     fwd.push(`q, _ = self.q_conv(q)`, `k, _ = self.k_conv(k)`, `v, _ = self.v_conv(v)`);
   }
   fwd.push(
@@ -59,7 +62,6 @@ export function generateLayer(input: Genome, motivation = ""): string {
     `k = k.view(batch, seq_len, self.num_heads, self.head_k_dim)`,
     `v = v.view(batch, seq_len, self.num_heads, self.head_v_dim)`,
   );
-  const fmap = FEATURE_MAPS[g.feature_map];
   if (fmap) fwd.push(`q, k = (${fmap} for t in (q, k))`);
   if (g.qk_norm === "l2") {
     imports.add("l2norm");
@@ -101,7 +103,7 @@ export function generateLayer(input: Genome, motivation = ""): string {
       break;
     case "delta":
       imports.add("delta_rule");
-      init.push(`self.b_proj = nn.Linear(hidden_size, self.num_heads, bias=True)`);
+      init.push(`self.b_proj = nn.Linear(hidden_size, self.num_heads, bias=False)`);
       fwd.push(
         `beta = torch.sigmoid(self.b_proj(hidden_states).float())`,
         `o, _ = delta_rule(q, k, v, beta, chunk_size=self.chunk_size)`,
@@ -110,7 +112,7 @@ export function generateLayer(input: Genome, motivation = ""): string {
     case "gated_delta":
       imports.add("gated_delta_rule");
       init.push(
-        `self.b_proj = nn.Linear(hidden_size, self.num_heads, bias=True)`,
+        `self.b_proj = nn.Linear(hidden_size, self.num_heads, bias=False)`,
         `self.a_proj = nn.Linear(hidden_size, self.num_heads, bias=False)`,
         `# Mamba2-style decay: g = -exp(A_log) * softplus(a + dt_bias), A in [1, 16], dt in [1e-3, 1e-1]`,
         `self.A_log = nn.Parameter(torch.log(torch.empty(self.num_heads).uniform_(1, 16)))`,
@@ -124,6 +126,8 @@ export function generateLayer(input: Genome, motivation = ""): string {
       );
       break;
   }
+
+  init.push(...convInit); // after the update's parameters: the same creation (and init) order as the baselines
 
   if (g.paths === 2) {
     imports.add("decayed_linear_attention");

@@ -1,0 +1,39 @@
+// `npm run bench [-- --only a,b]`: every number printed here is measured in this one run on this machine,
+// and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, archive,
+// campaign. Nothing here is a pass/fail test; targets are printed next to the measurements.
+import os from "node:os";
+import { execa } from "execa";
+import { EXPERIMENTS_DIR } from "../src/paths.ts";
+import { findPython } from "../src/runner/python.ts";
+import { benchSmoke } from "./smoke.ts";
+import { benchCampaign } from "./campaign.ts";
+
+const SECTIONS: Record<string, () => Promise<string>> = {
+  smoke: benchSmoke,
+  ops: () => python("harness.bench_ops"),
+  probes: () => python("harness.bench_probes"),
+  proxy: () => python("harness.bench_proxy", "--preset", "quick"),
+  archive: async () => (await import("./archive.ts")).benchArchive(),
+  campaign: benchCampaign,
+};
+
+async function python(module: string, ...args: string[]): Promise<string> {
+  const run = await execa(findPython(), ["-m", module, ...args], {
+    cwd: EXPERIMENTS_DIR, env: { PYTHONPATH: EXPERIMENTS_DIR }, reject: false, all: true,
+  });
+  return run.all ?? "";
+}
+
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]!.split(",") : Object.keys(SECTIONS);
+const unknown = only.filter((s) => !(s in SECTIONS));
+if (unknown.length) {
+  console.error(`bench: unknown section ${unknown.join(", ")} (sections: ${Object.keys(SECTIONS).join(", ")})`);
+  process.exit(2);
+}
+console.log(`archlab bench · ${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · node ${process.version}`);
+for (const name of only) {
+  const started = performance.now();
+  console.log(`\n## ${name}`);
+  console.log((await SECTIONS[name]!()).trimEnd());
+  console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
