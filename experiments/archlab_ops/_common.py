@@ -24,6 +24,20 @@ def fp32_compute(fn: Callable) -> Callable:
     return wrapper
 
 
+class ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward makes the incoming gradient contiguous: an output handed back as a transposed
+    view would otherwise send a strided gradient into batched matmul backwards, which on CPU then copy
+    every small matrix separately."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous()
+
+
 def to_chunks(x: torch.Tensor, chunk: int, dtype: torch.dtype) -> torch.Tensor:
     """[B, L, H, ...] -> [B, H, N, chunk, ...] in dtype, zero-padded at the end to N * chunk positions."""
     B, L = x.shape[:2]
@@ -41,12 +55,9 @@ def from_chunks(x: torch.Tensor, length: int) -> torch.Tensor:
     return x.movedim(1, 3).reshape(B, N * C, H, D)[:, :length]
 
 
-def masked_decay(G: torch.Tensor, causal: torch.Tensor, per_dim: bool = False) -> torch.Tensor:
-    """exp(G_t - G_s) where causal[t, s], else 0, for cumulative log-decays G[..., C] (one per position) or,
-    with per_dim, G[..., C, K] (result [..., C, C, K]). Masking happens before exp, so entries above the
-    diagonal (where G_t - G_s >= 0 can be large) never overflow and get an exactly zero gradient."""
-    if per_dim:
-        diff = G[..., :, None, :] - G[..., None, :, :]
-        return torch.where(causal[..., None], diff, float("-inf")).exp()
+def masked_decay(G: torch.Tensor, causal: torch.Tensor) -> torch.Tensor:
+    """exp(G_t - G_s) where causal[t, s], else 0, for cumulative log-decays G[..., C] (one per position).
+    Masking happens before exp, so entries above the diagonal (where G_t - G_s >= 0 can be large) never
+    overflow and get an exactly zero gradient."""
     diff = G[..., :, None] - G[..., None, :]
     return torch.where(causal, diff, float("-inf")).exp()

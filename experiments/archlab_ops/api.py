@@ -6,6 +6,7 @@ Conventions for all four (also in README.md):
   q, k      used as given: l2-normalise them yourself (archlab_ops.l2norm) where the rule needs it
   returns   (o [B, L, H, V] in q's dtype, final state [B, H, K, V] float32 or None)
   backend   None (auto: fla when installed and self-checked on this device, else chunk), or a forced name
+  chunk_size  chunk length of the chunked form; None: 64 on CUDA, 32 elsewhere
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ DISPATCH = Dispatcher([
 
 def delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Tensor, *,
                scale: Optional[float] = None, initial_state: Optional[torch.Tensor] = None,
-               output_final_state: bool = False, chunk_size: int = 64, backend: Optional[str] = None) -> Out:
+               output_final_state: bool = False, chunk_size: Optional[int] = None,
+               backend: Optional[str] = None) -> Out:
     """DeltaNet's rule: S_t = S_{t-1} + k_t [beta_t (v_t - S_{t-1}^T k_t)]^T, o_t = S_t^T (scale q_t).
 
     q, k [B, L, H, K] (k should be l2-normalised, beta in (0, 1) or (0, 2) for a stable state), v [B, L, H, V],
@@ -46,7 +48,8 @@ def delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Te
 
 def gated_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor, beta: torch.Tensor, *,
                      scale: Optional[float] = None, initial_state: Optional[torch.Tensor] = None,
-                     output_final_state: bool = False, chunk_size: int = 64, backend: Optional[str] = None) -> Out:
+                     output_final_state: bool = False, chunk_size: Optional[int] = None,
+                     backend: Optional[str] = None) -> Out:
     """Gated DeltaNet's rule: S_t = exp(g_t) (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T, o_t = S_t^T (scale q_t).
 
     g [B, L, H] is a log-decay (<= 0; e.g. -exp(A_log) * softplus(a_proj(x) + dt_bias)), beta [B, L, H]."""
@@ -59,7 +62,7 @@ def gated_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch
 
 def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: Optional[float] = None,
                      initial_state: Optional[torch.Tensor] = None, output_final_state: bool = False,
-                     chunk_size: int = 64, backend: Optional[str] = None) -> Out:
+                     chunk_size: Optional[int] = None, backend: Optional[str] = None) -> Out:
     """Causal linear attention without normalisation: S_t = S_{t-1} + k_t v_t^T, o_t = S_t^T (scale q_t).
     Apply the feature map (e.g. elu + 1) to q, k first; divide by q_t . sum_{s<=t} k_s yourself if wanted."""
     _check_qkv(q, k, v, initial_state, chunk_size)
@@ -69,7 +72,7 @@ def linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale
 
 def decayed_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor, *,
                              scale: Optional[float] = None, initial_state: Optional[torch.Tensor] = None,
-                             output_final_state: bool = False, chunk_size: int = 64,
+                             output_final_state: bool = False, chunk_size: Optional[int] = None,
                              backend: Optional[str] = None) -> Out:
     """Linear attention with a log-decay g <= 0: S_t = diag(exp(g_t)) S_{t-1} + k_t v_t^T, o_t = S_t^T (scale q_t).
 
@@ -87,9 +90,15 @@ def decayed_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, 
                                                             output_final_state, chunk_size), backend)
 
 
+def default_chunk_size(device: torch.device) -> int:
+    """64 on CUDA (fewer sequential steps, bigger matmuls); 32 elsewhere (measured fastest on CPU)."""
+    return 64 if device.type == "cuda" else 32
+
+
 def _inputs(q, k, v, beta, g, scale, initial_state, output_final_state, chunk_size) -> dict:
     return {"q": q, "k": k, "v": v, "beta": beta, "g": g, "scale": q.shape[-1] ** -0.5 if scale is None else scale,
-            "initial_state": initial_state, "output_final_state": output_final_state, "chunk_size": chunk_size}
+            "initial_state": initial_state, "output_final_state": output_final_state,
+            "chunk_size": default_chunk_size(q.device) if chunk_size is None else chunk_size}
 
 
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, initial_state: Optional[torch.Tensor],
@@ -101,8 +110,8 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, initial_state:
         raise ValueError(f"v must be [B, L, H, V] with B, L, H = {tuple(q.shape[:3])}, got {tuple(v.shape)}")
     if q.shape[1] == 0:
         raise ValueError("sequence length L must be >= 1")
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive int or None, not {chunk_size!r}")
     if initial_state is not None:
         B, _, H, K = q.shape
         _check_shape("initial_state", initial_state, (B, H, K, v.shape[-1]), "[B, H, K, V]")

@@ -28,18 +28,24 @@ def causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Te
     if weight.dim() != 2 or weight.shape[0] != D:
         raise ValueError(f"weight must be [D, W] with D = {D}, got shape {tuple(weight.shape)}")
     W = weight.shape[1]
-    if initial_state is None:
-        padded = F.pad(x, (0, 0, W - 1, 0))
+    weight = weight.to(x.dtype).unsqueeze(1)
+    bias = None if bias is None else bias.to(x.dtype)
+    final = None
+    if initial_state is None:   # let conv1d pad (cheaper than padding the input), keep the first L outputs
+        y = F.conv1d(x.transpose(1, 2), weight, bias, padding=W - 1, groups=D)[..., :L]
+        if output_final_state:
+            final = F.pad(x[:, max(0, L - (W - 1)):], (0, 0, max(0, W - 1 - L), 0))
     else:
         if initial_state.shape != (B, W - 1, D):
             raise ValueError(f"initial_state must be [B, W-1, D] = {(B, W - 1, D)}, "
                              f"got {tuple(initial_state.shape)}")
         padded = torch.cat([initial_state.to(x.dtype), x], dim=1)
-    y = F.conv1d(padded.transpose(1, 2), weight.to(x.dtype).unsqueeze(1),
-                 None if bias is None else bias.to(x.dtype), groups=D).transpose(1, 2)
+        y = F.conv1d(padded.transpose(1, 2), weight, bias, groups=D)
+        if output_final_state:
+            final = padded[:, padded.shape[1] - (W - 1):]
+    y = y.transpose(1, 2)
     if activation is not None:
         y = F.silu(y)
-    final = padded[:, padded.shape[1] - (W - 1):] if output_final_state else None
     return y, final
 
 

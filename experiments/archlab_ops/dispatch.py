@@ -55,6 +55,7 @@ class Dispatcher:
     auto_order: Sequence[str] = ("fla", "chunk")
     reference: str = "chunk"
     log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
+    compile_on: Tuple[str, ...] = ("cuda",)     # device types where compile_on_cuda backends are compiled
 
     def __post_init__(self) -> None:
         self.by_name: Dict[str, Backend] = {b.name: b for b in self.backends}
@@ -104,14 +105,15 @@ class Dispatcher:
             if b.self_check and name != self.reference:
                 failure = self_check(b.ops[op], self.by_name[self.reference].ops[op], op, inputs)
                 if failure:
-                    self._log_once(key, name, f"self-check failed: {failure}")
+                    self._log_fallback(key, name, f"self-check failed: {failure}")
                     skipped.append(f"{name}: self-check failed: {failure}")
                     continue
                 return Verdict(name, "self-check passed")
             return Verdict(name, "; ".join(skipped) or "first choice")
         raise RuntimeError(f"no archlab_ops backend can run {op} here: {'; '.join(skipped)}")
 
-    def _log_once(self, key: tuple, name: str, reason: str) -> None:
+    def _log_fallback(self, key: tuple, name: str, reason: str) -> None:
+        """One stderr line per fallback: called once per key, when its verdict is made or changed."""
         op, variant, device, dtype, K, V = key
         fallback = next((n for n in self.auto_order if n != name), self.reference)
         self.log(f"archlab_ops: {name} {op}{variant} on {device} ({dtype}, K={K}, V={V}): {reason}; "
@@ -125,24 +127,31 @@ class Dispatcher:
         return (op, variant, str(q.device), dtype, q.shape[-1], v.shape[-1])
 
     # -- running -------------------------------------------------------------------------------------------
-    def run(self, op: str, inputs: Inputs, backend: Optional[str] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def run(self, op: str, inputs: Inputs,
+            backend: Optional[str] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         name = self.select(op, inputs, backend)
         impl = self._impl(name, op, inputs["q"].device)
+        if impl is not self.by_name[name].ops[op]:   # torch.compile'd: a compiler failure falls back to eager
+            try:
+                return impl(**inputs)
+            except Exception as exc:
+                self.log(f"archlab_ops: torch.compile of {name} {op} failed ({_first_line(exc)}); running it eagerly")
+                self._compiled[(name, op)] = impl = self.by_name[name].ops[op]
         if self.requested(backend) != AUTO or not self.by_name[name].self_check:
             return impl(**inputs)
         try:
             return impl(**inputs)
         except Exception as exc:  # a self-checked kernel that still fails on these shapes: fall back for good
             key = self._key(op, inputs)
-            reason = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            self._log_once(key, name, reason)
+            reason = f"raised {_first_line(exc)}"
+            self._log_fallback(key, name, reason)
             order = [n for n in self.auto_order if n != name]
             self._verdicts[key] = Verdict(order[0] if order else self.reference, f"{name} {reason}")
             return self.run(op, inputs, backend)
 
     def _impl(self, name: str, op: str, device: torch.device) -> Impl:
         b = self.by_name[name]
-        if not (b.compile_on_cuda and device.type == "cuda" and os.environ.get(ENV_COMPILE, "1") != "0"):
+        if not (b.compile_on_cuda and device.type in self.compile_on and os.environ.get(ENV_COMPILE, "1") != "0"):
             return b.ops[op]
         if (name, op) not in self._compiled:
             self._compiled[(name, op)] = torch.compile(b.ops[op], dynamic=False)
@@ -177,7 +186,7 @@ def self_check(candidate: Impl, reference: Impl, op: str, like: Inputs) -> Optio
             try:
                 got = _forward_backward(candidate, inputs, cotangents)
             except Exception as exc:
-                return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+                return _first_line(exc)
     finally:
         for t in inputs.values():
             if isinstance(t, torch.Tensor):
@@ -190,6 +199,11 @@ def self_check(candidate: Impl, reference: Impl, op: str, like: Inputs) -> Optio
         if not err <= tol:   # also catches NaN
             return f"{name} differs from the chunked form: relative RMS error {err:.3g} > {tol}"
     return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def relative_error(got: Optional[torch.Tensor], ref: torch.Tensor) -> float:

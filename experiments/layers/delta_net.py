@@ -31,14 +31,14 @@ class DeltaNet(nn.Module):
         norm_eps                 output norm epsilon (1e-5)
         mode                     'chunk' (fast chunked kernels: fla when installed and self-checked, else
                                  archlab_ops' chunked form) or 'naive' (the plain recurrence, for checking)
-        chunk_size               chunk length of the chunked form (64)
+        chunk_size               chunk length of the chunked form (None: 64 on CUDA, 32 on CPU)
     """
 
     def __init__(self, *, hidden_size: int = 1024, num_heads: int = 4, layer_idx: Optional[int] = None,
                  expand_k: float = 1.0, expand_v: float = 1.0, use_beta: bool = True, use_gate: bool = False,
                  use_short_conv: bool = True, conv_size: int = 4, conv_bias: bool = False,
                  allow_neg_eigval: bool = False, qk_activation: str = "silu", qk_norm: str = "l2",
-                 norm_eps: float = 1e-5, mode: str = "chunk", chunk_size: int = 64, **kwargs):
+                 norm_eps: float = 1e-5, mode: str = "chunk", chunk_size: Optional[int] = None, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"DeltaNet got unexpected keyword arguments: {', '.join(sorted(kwargs))}")

@@ -31,7 +31,7 @@ class GatedDeltaNet(nn.Module):
         norm_eps                 output norm epsilon (1e-5)
         mode                     'chunk' (fla when installed and self-checked, else archlab_ops' chunked form)
                                  or 'naive' (the plain recurrence, for checking)
-        chunk_size               chunk length of the chunked form (64)
+        chunk_size               chunk length of the chunked form (None: 64 on CUDA, 32 on CPU)
     The decay follows Mamba2's initialisation: A ~ U[1, 16], dt ~ logU[1e-3, 1e-1] (dt_bias = softplus^-1(dt)).
     """
 
@@ -39,7 +39,7 @@ class GatedDeltaNet(nn.Module):
                  head_dim: Optional[int] = None, expand_v: float = 1.0, use_gate: bool = True,
                  use_short_conv: bool = True, conv_size: int = 4, conv_bias: bool = False,
                  allow_neg_eigval: bool = False, norm_eps: float = 1e-5, mode: str = "chunk",
-                 chunk_size: int = 64, **kwargs):
+                 chunk_size: Optional[int] = None, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"GatedDeltaNet got unexpected keyword arguments: {', '.join(sorted(kwargs))}")

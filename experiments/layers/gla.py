@@ -28,13 +28,13 @@ class GatedLinearAttention(nn.Module):
         use_output_gate          swish output gate g_proj(x) (True)
         norm_eps                 output norm epsilon (1e-5)
         mode                     'chunk' (fast chunked kernels) or 'naive' (the plain recurrence)
-        chunk_size               chunk length of the chunked form (64; per-dimension decay uses <= 16)
+        chunk_size               chunk length of the chunked form (None: 64 on CUDA, 32 on CPU)
     """
 
     def __init__(self, *, hidden_size: int = 1024, num_heads: int = 4, layer_idx: Optional[int] = None,
                  expand_k: float = 0.5, expand_v: float = 1.0, gate_low_rank_dim: int = 16,
                  gate_logit_normalizer: float = 16.0, use_output_gate: bool = True, norm_eps: float = 1e-5,
-                 mode: str = "chunk", chunk_size: int = 64, **kwargs):
+                 mode: str = "chunk", chunk_size: Optional[int] = None, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"GatedLinearAttention got unexpected keyword arguments: {', '.join(sorted(kwargs))}")

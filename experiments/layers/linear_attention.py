@@ -25,12 +25,12 @@ class LinearAttention(nn.Module):
         normalize                divide by phi(q_t) . sum_{s<=t} phi(k_s) (True); False leaves the raw sum
         norm_eps                 added to that denominator (1e-6)
         mode                     'chunk' (fast chunked kernels) or 'naive' (the plain recurrence)
-        chunk_size               chunk length of the chunked form (64)
+        chunk_size               chunk length of the chunked form (None: 64 on CUDA, 32 on CPU)
     """
 
     def __init__(self, *, hidden_size: int = 1024, num_heads: int = 4, layer_idx: Optional[int] = None,
                  expand_k: float = 1.0, expand_v: float = 1.0, normalize: bool = True, norm_eps: float = 1e-6,
-                 mode: str = "chunk", chunk_size: int = 64, **kwargs):
+                 mode: str = "chunk", chunk_size: Optional[int] = None, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"LinearAttention got unexpected keyword arguments: {', '.join(sorted(kwargs))}")

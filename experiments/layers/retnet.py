@@ -25,13 +25,13 @@ class MultiScaleRetention(nn.Module):
         rope_theta               rotary base for q, k (10000; RetNet's xPos without the scaling)
         norm_eps                 output norm epsilon (1e-5)
         mode                     'chunk' (fast chunked kernels) or 'naive' (the plain recurrence)
-        chunk_size               chunk length of the chunked form (64)
+        chunk_size               chunk length of the chunked form (None: 64 on CUDA, 32 on CPU)
     """
 
     def __init__(self, *, hidden_size: int = 1024, num_heads: int = 8, layer_idx: Optional[int] = None,
                  expand_k: float = 1.0, expand_v: float = 1.0, use_output_gate: bool = True,
-                 rope_theta: float = 10000.0, norm_eps: float = 1e-5, mode: str = "chunk", chunk_size: int = 64,
-                 **kwargs):
+                 rope_theta: float = 10000.0, norm_eps: float = 1e-5, mode: str = "chunk",
+                 chunk_size: Optional[int] = None, **kwargs):
         super().__init__()
         if kwargs:
             raise TypeError(f"MultiScaleRetention got unexpected keyword arguments: {', '.join(sorted(kwargs))}")

@@ -24,7 +24,8 @@ class Spy:
     """An implementation that counts its calls and optionally corrupts or breaks the result."""
 
     def __init__(self, impl, corrupt=False, fail_backward=False, fail_below_length=0):
-        self.impl, self.corrupt, self.fail_backward, self.fail_below_length = impl, corrupt, fail_backward, fail_below_length
+        self.impl, self.corrupt, self.fail_backward = impl, corrupt, fail_backward
+        self.fail_below_length = fail_below_length
         self.calls = 0
 
     def __call__(self, q, k, v, **kw):
@@ -169,6 +170,22 @@ def test_self_check_leaves_rng_grad_mode_and_autocast_alone():
         assert d.select("delta_rule", inputs()) == "fast"
         assert not torch.is_grad_enabled() and torch.is_autocast_enabled("cpu")
     assert torch.equal(before, torch.get_rng_state())
+
+
+def test_compiler_failure_falls_back_to_eager_once(monkeypatch):
+    lines = []
+    d = Dispatcher([Backend("chunk", {"delta_rule": chunk_delta_rule}, compile_on_cuda=True)],
+                   auto_order=("chunk",), reference="chunk", log=lines.append, compile_on=("cpu",))
+
+    def broken_compile(fn, **kwargs):
+        def compiled(**inputs):
+            raise RuntimeError("BackendCompilerFailed: inductor exploded")
+        return compiled
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    x = inputs()
+    for _ in range(2):
+        assert torch.equal(d.run("delta_rule", x)[0], chunk_delta_rule(**x)[0])
+    assert len(lines) == 1 and "torch.compile of chunk delta_rule failed" in lines[0]
 
 
 def test_ops_trace_under_torch_compile():

@@ -186,7 +186,8 @@ def conv_reference(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
 @pytest.mark.parametrize("act", [None, "silu"])
 def test_causal_conv1d_equals_loop(W, act):
     gen = torch.Generator().manual_seed(0)
-    x, weight, bias = torch.randn(2, 11, 5, generator=gen), torch.randn(5, W, generator=gen), torch.randn(5, generator=gen)
+    x, weight = torch.randn(2, 11, 5, generator=gen), torch.randn(5, W, generator=gen)
+    bias = torch.randn(5, generator=gen)
     y, state = causal_conv1d(x, weight, bias, activation=act, output_final_state=True)
     assert_close("conv", conv_reference(x, weight, bias, act), y, 1e-6)
     assert state.shape == (2, W - 1, 5)

@@ -28,13 +28,15 @@ def naive_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, beta:
     q, k, v, beta = q.to(dt), k.to(dt), v.to(dt), beta.to(dt)
     q = q * scale
     S = q.new_zeros(B, H, K, V) if initial_state is None else initial_state.to(dt)
+    # unbind once: indexing x[:, t] in the loop would make backward allocate a full-size gradient per step
+    qs, ks, vs, betas = q.unbind(1), k.unbind(1), v.unbind(1), beta.unbind(1)
+    decays = [None] * L if g is None else g.to(dt).exp().unbind(1)
     outputs = []
     for t in range(L):
-        if g is not None:
-            S = S * g[:, t].to(dt).exp()[..., None, None]
-        k_t = k[:, t]
-        v_new = beta[:, t, :, None] * (v[:, t] - torch.einsum("bhk,bhkv->bhv", k_t, S))
-        S = S + k_t[..., :, None] * v_new[..., None, :]
-        outputs.append(torch.einsum("bhk,bhkv->bhv", q[:, t], S))
+        if decays[t] is not None:
+            S = S * decays[t][..., None, None]
+        v_new = betas[t][..., None] * (vs[t] - torch.einsum("bhk,bhkv->bhv", ks[t], S))
+        S = S + ks[t][..., :, None] * v_new[..., None, :]
+        outputs.append(torch.einsum("bhk,bhkv->bhv", qs[t], S))
     o = torch.stack(outputs, dim=1).to(out_dtype)
     return o, (S if output_final_state else None)

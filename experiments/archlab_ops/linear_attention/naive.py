@@ -28,12 +28,14 @@ def naive_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
     q, k, v = q.to(dt), k.to(dt), v.to(dt)
     q = q * scale
     S = q.new_zeros(B, H, K, V) if initial_state is None else initial_state.to(dt)
+    # unbind once: indexing x[:, t] in the loop would make backward allocate a full-size gradient per step
+    qs, ks, vs = q.unbind(1), k.unbind(1), v.unbind(1)
+    decays = [None] * L if g is None else g.to(dt).exp().unbind(1)
     outputs = []
     for t in range(L):
-        if g is not None:
-            decay = g[:, t].to(dt).exp()
-            S = S * (decay[..., None] if g.dim() == 4 else decay[..., None, None])
-        S = S + k[:, t, :, :, None] * v[:, t, :, None, :]
-        outputs.append(torch.einsum("bhk,bhkv->bhv", q[:, t], S))
+        if decays[t] is not None:
+            S = S * (decays[t][..., None] if g.dim() == 4 else decays[t][..., None, None])
+        S = S + ks[t][..., :, None] * vs[t][..., None, :]
+        outputs.append(torch.einsum("bhk,bhkv->bhv", qs[t], S))
     o = torch.stack(outputs, dim=1).to(out_dtype)
     return o, (S if output_final_state else None)
