@@ -288,7 +288,17 @@ export class Archive {
 
   /** Direct children, oldest first. */
   children(id: string): Experiment[] {
-    return this.#lookup("children", id);
+    return this.#lookup("children", id).map((childId) => this.getExperiment(childId)!);
+  }
+
+  /** One experiment's in-memory summary (no body read). */
+  summary(id: string): ExperimentSummary | undefined {
+    return this.#store.summary(id);
+  }
+
+  /** Direct children's summaries, oldest first: for walking big trees without reading bodies. */
+  childSummaries(id: string): ExperimentSummary[] {
+    return this.#lookup("children", id).map((childId) => this.#store.summary(childId)!);
   }
 
   /** Ancestors, nearest first (parent, grandparent, ..., root). */
@@ -310,11 +320,11 @@ export class Archive {
   }
 
   findByGenomeKey(key: string): Experiment[] {
-    return this.#lookup("genomeKey", key);
+    return this.#lookup("genomeKey", key).map((id) => this.getExperiment(id)!);
   }
 
   findByFingerprint(fingerprint: string): Experiment[] {
-    return this.#lookup("fingerprint", fingerprint);
+    return this.#lookup("fingerprint", fingerprint).map((id) => this.getExperiment(id)!);
   }
 
   // ---- code, text, runs, git --------------------------------------------------------------------------------
@@ -531,7 +541,7 @@ export class Archive {
     }
   }
 
-  #lookup(name: keyof Indexes, key: string): Experiment[] {
+  #lookup(name: keyof Indexes, key: string): string[] {
     if (!this.#indexes) {
       const indexes: Indexes = { genomeKey: new MultiMap(), fingerprint: new MultiMap(), children: new MultiMap() };
       for (const summary of this.#store.summaries()) {
@@ -541,7 +551,7 @@ export class Archive {
       }
       this.#indexes = indexes;
     }
-    return this.#indexes[name].get(key).sort().map((id) => this.getExperiment(id)!);
+    return this.#indexes[name].get(key).sort();
   }
 }
 
@@ -561,7 +571,7 @@ class MultiMap {
     if (current === undefined) this.#map.set(key, id);
     else if (typeof current === "string") {
       if (current !== id) this.#map.set(key, [current, id]);
-    } else if (!current.includes(id)) current.push(id);
+    } else if (current[current.length - 1] !== id) current.push(id); // callers never add an id twice to a key
   }
 
   remove(key: string, id: string): void {

@@ -1,8 +1,8 @@
 /** `archlab lineage <id>`: the path from the root down to an experiment, and the tree of its descendants. */
 import { Command } from "commander";
-import type { Experiment } from "../contracts/experiment.ts";
 import { UserError } from "../errors.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
+import type { ExperimentSummary } from "../archive/store.ts";
 import { fmt, truncate, writeOut } from "../archive/present.ts";
 
 interface LineageOptions {
@@ -30,9 +30,9 @@ export function registerLineage(program: Command): void {
     .action(async (id: string, opts: LineageOptions) => {
       const depth = opts.depth === undefined ? Infinity : depthOf(opts.depth);
       await withArchive(opts.archive, { mode: "read" }, (archive) => {
-        const target = archive.requireExperiment(id);
-        const ancestors = archive.lineage(id).reverse(); // root first
-        const tree = descendants(archive, target, depth);
+        archive.requireExperiment(id);
+        const ancestors = archive.lineage(id).reverse().map((e) => archive.summary(e.id)!); // root first
+        const tree = descendants(archive, archive.summary(id)!, depth);
         if (opts.json) {
           writeOut(JSON.stringify({ ancestors: ancestors.map((e) => node(e)), tree }, null, 2));
         } else {
@@ -48,18 +48,19 @@ function depthOf(text: string): number {
   return value;
 }
 
-function node(e: Experiment): Node {
-  return { id: e.id, name: e.name, status: e.status, fitness: e.fitness?.value ?? null, children: [] };
+/** Built from summaries: a tree of 100,000 experiments is drawn without reading their records. */
+function node(e: ExperimentSummary): Node {
+  return { id: e.id, name: e.name, status: e.status, fitness: e.fitness, children: [] };
 }
 
 /** The subtree below `root`, `depth` levels deep; iterative, so long chains cannot overflow the stack. */
-function descendants(archive: Archive, root: Experiment, depth: number): Node {
+function descendants(archive: Archive, root: ExperimentSummary, depth: number): Node {
   const top = node(root);
   const stack: [Node, number][] = [[top, 0]];
   while (stack.length) {
     const [parent, level] = stack.pop()!;
     if (level >= depth) continue;
-    for (const child of archive.children(parent.id)) {
+    for (const child of archive.childSummaries(parent.id)) {
       const n = node(child);
       parent.children.push(n);
       stack.push([n, level + 1]);
@@ -72,7 +73,7 @@ function label(n: Node): string {
   return `${n.id}  ${truncate(n.name, 40)}  ${fmt(n.fitness)}  ${n.status}`;
 }
 
-function render(ancestors: Experiment[], tree: Node): string {
+function render(ancestors: ExperimentSummary[], tree: Node): string {
   const lines: string[] = [];
   ancestors.forEach((e, i) => lines.push(`${"    ".repeat(Math.max(0, i - 1))}${i === 0 ? "" : "└── "}${label(node(e))}`));
   const indent = "    ".repeat(Math.max(0, ancestors.length - 1));

@@ -34,7 +34,7 @@ export function registerShow(program: Command): void {
           notes: archive.notes(id),
           codePath: e.codeHash ? archive.codePath(e.codeHash) : null,
           tags: await archive.tags(id),
-          children: archive.children(id).map((c) => c.id),
+          children: archive.childSummaries(id).map((c) => c.id),
         };
         writeOut(opts.json ? JSON.stringify(view, null, 2) : render(archive, view));
       });
