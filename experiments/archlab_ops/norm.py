@@ -1,4 +1,5 @@
-"""Normalisations the layers share, computed in float32 and cast back to the input's dtype."""
+"""Normalisations the layers share, computed in float32 (float64 for float64 inputs) and cast back to the
+input's dtype."""
 from __future__ import annotations
 
 import torch
@@ -8,12 +9,12 @@ import torch.nn.functional as F
 
 def l2norm(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """x / sqrt(sum(x^2, -1) + eps) (fla's l2norm: eps inside the root, unlike F.normalize)."""
-    xf = x.float()
+    xf = x.to(torch.promote_types(x.dtype, torch.float32))
     return (xf * torch.rsqrt(xf.pow(2).sum(-1, keepdim=True) + eps)).to(x.dtype)
 
 
 def _rms(x: torch.Tensor, eps: float) -> torch.Tensor:
-    xf = x.float()
+    xf = x.to(torch.promote_types(x.dtype, torch.float32))
     return xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
 
 
@@ -27,7 +28,7 @@ class RMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = _rms(x, self.eps)
-        return (y if self.weight is None else y * self.weight.float()).to(x.dtype)
+        return (y if self.weight is None else y * self.weight.to(y.dtype)).to(x.dtype)
 
 
 class GatedRMSNorm(nn.Module):
@@ -41,6 +42,7 @@ class GatedRMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(hidden_size))
 
     def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
-        gf = gate.float()
+        y = _rms(x, self.eps)
+        gf = gate.to(y.dtype)
         gated = torch.sigmoid(gf) if self.activation == "sigmoid" else F.silu(gf)
-        return (_rms(x, self.eps) * self.weight.float() * gated).to(x.dtype)
+        return (y * self.weight.to(y.dtype) * gated).to(x.dtype)
