@@ -10,13 +10,19 @@ import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
-import { propose } from "../researcher/propose.ts";
-import { seededRng } from "../researcher/rng.ts";
+import { BudgetExceeded } from "../llm/budget.ts";
+import type { LlmUsage } from "../llm/log.ts";
+import type { Env } from "../llm/model.ts";
+import { genomeKey, SEED_GENOMES } from "../researcher/genome.ts";
+import { planWithLlm } from "../researcher/llmResearcher.ts";
+import { propose, type Proposal } from "../researcher/propose.ts";
+import { seededRng, type Rng } from "../researcher/rng.ts";
 import { runHarness } from "../runner/harness.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { baselineKey, cachedBaseline, combineSeeds, storeBaseline } from "./baseline.ts";
-import { slotsOf, untilDeadline, type CampaignConfig } from "./config.ts";
-import { Interrupted, recordProposal, runExperiment } from "./experiment.ts";
+import { makeClient, startAgents, type Agents } from "./agents.ts";
+import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
+import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
 import { failpoint } from "./failpoint.ts";
 import path from "node:path";
 import { PROJECT_ROOT } from "../paths.ts";
@@ -34,6 +40,8 @@ export interface CampaignOptions {
   signal: AbortSignal;
   onEvent?: (event: CampaignEvent) => void;
   now?: () => Date;
+  /** Where the LLM key (and OPENAI_BASE_URL) are read; process.env by default. */
+  env?: Env;
 }
 
 export interface CampaignOutcome {
@@ -47,10 +55,16 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   const { config, signal } = opts;
   const emit = opts.onEvent ?? (() => {});
   const now = opts.now ?? (() => new Date());
+  // LLM campaigns: a missing key or an unpriced model under a dollar budget is a one-line error before anything runs.
+  let sink: ((usage: LlmUsage) => Promise<void>) | null = null;
+  const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
   const archive = await Archive.open(config.archive, { mode: "write" });
   try {
     const campaign = await openCampaign(archive, config, now());
-    const mine = () => archive.experiments().filter((e) => e.campaign === campaign.id);
+    const agents = llm ? await startAgents(llm, config, archive, campaign.id) : null;
+    if (agents) sink = (usage) => agents.meter.record(usage);
+    let llmStop: string | null = null;
+    const mine = () => archive.experiments({ campaign: campaign.id });
     const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status));
     emit({ type: "start", campaign, resumed: unfinished.length });
 
@@ -59,7 +73,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const hoursEnd = config.budget.hours ? started + config.budget.hours * 3_600_000 : Infinity;
     const budgetStop = (): string | null => {
       if (signal.aborted) return "stopped by signal";
-      if (config.budget.experiments !== null && mine().length >= config.budget.experiments) return `budget of ${config.budget.experiments} experiments reached`;
+      if (llmStop) return llmStop;
+      if (agents?.guard.exhausted()) return `LLM budget of $${config.budget.llm_dollars} reached ($${agents.guard.spentDollars.toFixed(4)} spent)`;
+      if (config.budget.experiments !== null && archive.summaries().filter((e) => e.campaign === campaign.id).length >= config.budget.experiments) {
+        return `budget of ${config.budget.experiments} experiments reached`;
+      }
       if (now().getTime() >= deadline) return `reached --until ${config.until}`;
       if (now().getTime() >= hoursEnd) return `reached ${config.budget.hours} h`;
       if (config.budget.gpu_hours !== null && gpuHours(mine()) >= config.budget.gpu_hours) return `GPU budget of ${config.budget.gpu_hours} h reached`;
@@ -88,13 +106,15 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         const done = await runExperiment({
           archive, config, campaignId: campaign.id, signal,
           evaluate: evaluateIn(slot, exp.id),
-          baselineMetrics: baseline,
+          baselineMetrics: baseline, agents,
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
         }, exp);
         finished.push(done);
         emit({ type: "finished", experiment: done });
       } catch (err) {
-        if (err instanceof Interrupted) {
+        if (err instanceof Interrupted || err instanceof BudgetExceeded || signal.aborted) {
+          // Stopping (a signal, or the LLM budget spent mid-experiment): it stays unfinished and resumes next run.
+          if (err instanceof BudgetExceeded) llmStop ??= err.message;
           interrupted.push(exp.id);
         } else {
           // A bug in one experiment must not wedge the loop: record it as failed, with the stack in the log.
@@ -110,17 +130,36 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     /** The next experiment to start: an unfinished one first (resume), else a new proposal, else null. */
     const next = async (): Promise<Experiment | null> => {
+      if (llmStop || agents?.guard.exhausted()) return null; // nothing more runs once the LLM budget is spent
       const resume = unfinished.shift();
       if (resume) return resume;
       if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
       const taken = new Set(all.map((e) => e.genomeKey).filter((k): k is string => k !== null));
-      const proposal = propose(all, effects, preferencesFrom(effects), taken, {
+      const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
       }, rng);
-      return proposal ? recordProposal(archive, campaign.id, proposal) : null;
+      const seedsLeft = config.proposer.seeds.some((s) => !taken.has(genomeKey(SEED_GENOMES[s]!)));
+      if (!agents || seedsLeft) {
+        const proposal = offline();
+        return proposal ? recordProposal(archive, campaign.id, proposal) : null;
+      }
+      try {
+        const record = await proposeWithLlm(agents, archive, config, rng, taken, offline, signal);
+        if (typeof record === "string") {
+          llmStop = record;
+          return null;
+        }
+        const exp = await recordProposal(archive, campaign.id, record);
+        agents.motivations.add(exp.id, record.motivation);
+        return exp;
+      } catch (err) {
+        if (err instanceof BudgetExceeded) llmStop = err.message;
+        else if (!signal.aborted) throw err;
+        return null;
+      }
     };
 
     // One coordinator fills free slots; a finished experiment ('next') frees a slot or opens new parents.
@@ -142,12 +181,53 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     await queue.onIdle();
 
     const stopReason = budgetStop() ?? "design space around the archive exhausted";
-    await archive.updateCampaign(campaign.id, { endedAt: signal.aborted ? null : now().toISOString(), stopReason });
+    // Left open (endedAt null) while any of its experiments is unfinished, so the next run resumes them.
+    const open = signal.aborted || mine().some((e) => !TERMINAL_STATUSES.includes(e.status));
+    await archive.updateCampaign(campaign.id, { endedAt: open ? null : now().toISOString(), stopReason });
     emit({ type: "stop", reason: stopReason, interrupted });
     return { campaign, finished, stopReason, interrupted };
   } finally {
     await archive.close();
   }
+}
+
+/**
+ * The LLM researcher's next proposal as a record: a plan (genome or code mode), a plan rejected at the novelty
+ * gate, or, when the researcher gave no usable plan, the offline proposer's (the failure recorded on it).
+ * A string: why nothing can be proposed.
+ */
+async function proposeWithLlm(
+  agents: Agents, archive: Archive, config: CampaignConfig, rng: Rng, taken: ReadonlySet<string>,
+  offline: () => Proposal | null, signal: AbortSignal,
+): Promise<ProposalRecord | string> {
+  const id = await archive.newId();
+  const outcome = await planWithLlm({
+    client: agents.client, archive, cognition: agents.cognition, motivations: agents.motivations, agents: agents.config,
+    sampling: config.proposer.sampling, rng, experimentId: id, logFile: agents.logFile(id), taken, signal,
+  });
+  const costs = agents.meter.take(id);
+  if (outcome.kind === "none") return "no finished experiment to build on";
+  if (outcome.kind === "failed") {
+    const failure = outcome.failures[outcome.failures.length - 1]!;
+    const fallback = offline();
+    if (!fallback) return `LLM researcher failed (${failure.kind}: ${failure.message}) and the offline proposer has nothing left`;
+    return { ...fallback, id, costs, agentFailures: outcome.failures, note: `LLM researcher failed (${failure.kind}); offline ${fallback.proposer} proposal instead` };
+  }
+  const { plan } = outcome;
+  const novelty = [
+    `verdict: ${plan.novelty.verdict}${plan.novelty.similarTo.length ? ` (repeats ${plan.novelty.similarTo.map((i) => `[${i}]`).join(", ")})` : ""}`,
+    `plans: ${plan.plans}`,
+    plan.novelty.reason && `reason: ${plan.novelty.reason}`,
+    plan.novelty.similar.length && `most similar (BM25): ${plan.novelty.similar.map((s) => `[${s.id}] ${s.score.toFixed(2)}`).join(", ")}`,
+  ].filter(Boolean).join("\n");
+  return {
+    id, name: plan.name, parentId: plan.parentId, referenceIds: plan.referenceIds, proposer: "llm", mode: plan.mode,
+    genome: plan.genome, genomeKey: plan.genomeKey, change: plan.change, motivation: plan.motivation,
+    texts: { design: plan.design, novelty }, costs, agentFailures: outcome.failures,
+    ...(outcome.kind === "repeated" && {
+      rejected: `novelty: repeats ${plan.novelty.similarTo.map((i) => `[${i}]`).join(", ")} after ${plan.plans} plan${plan.plans === 1 ? "" : "s"}: ${plan.novelty.reason}`,
+    }),
+  };
 }
 
 /** Continue this name's unfinished campaign (after a crash or a signal), else start a new one. */
@@ -178,7 +258,7 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: st
   const specs = Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
     stage: "proxy", layerPath, className: config.baseline.class_name,
     runDir: path.join(archive.dir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
-    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe,
+    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
   }));
   const key = baselineKey(specs);
   const cached = cachedBaseline(archive.dir, key);

@@ -3,15 +3,41 @@
  * errors naming the key. The validated config is frozen into the archive when the campaign starts.
  */
 import fs from "node:fs";
+import os from "node:os";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FitnessConfig } from "../analyst/fitness.ts";
 import { UserError } from "../errors.ts";
+import { ProposalMode } from "../contracts/experiment.ts";
 import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../researcher/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
+
+export const AgentsConfig = z.strictObject({
+  /** Proposal modes the researcher may use; one is chosen per proposal from each mode's success rate. */
+  modes: z.array(ProposalMode).min(1).default(["genome", "code"]),
+  /** Debugger repairs per candidate after a probe rejection or a failed run (each attempt archived). */
+  debug_attempts: z.number().int().min(0).max(10).default(3),
+  novelty: z.strictObject({
+    /** Archived motivations (most similar by BM25) shown to the novelty judge. */
+    k: z.number().int().positive().default(5),
+    /** Plans per proposal: a plan judged a repeat is re-planned with the repeats shown, this many times in all. */
+    max_plans: z.number().int().positive().max(10).default(3),
+    /** Ask the LLM for a verdict; false: every plan counts as novel (BM25 neighbours are still recorded). */
+    llm_check: z.boolean().default(true),
+  }).default({ k: 5, max_plans: 3, llm_check: true }),
+  context: z.strictObject({
+    /** Reference experiments (pinned first, then top-ranked) shown to the researcher with their analyses. */
+    exemplars: z.number().int().nonnegative().default(3),
+    /** Token budget (about 4 characters a token) for the parent and the exemplars together. */
+    max_tokens: z.number().int().positive().default(8000),
+    /** Cognition entries retrieved for the parent's weaknesses (and for the analyst). */
+    cognition: z.number().int().nonnegative().default(4),
+  }).default({ exemplars: 3, max_tokens: 8000, cognition: 4 }),
+});
+export type AgentsConfig = z.infer<typeof AgentsConfig>;
 
 export const CampaignConfig = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
@@ -62,6 +88,8 @@ export const CampaignConfig = z.strictObject({
   fitness: FitnessConfig.default(FitnessConfig.parse({})),
   /** LLM agents (src/llm/config.ts): model, endpoint, key variable, per-role overrides, prices; null: offline. */
   llm: LlmConfig.nullable().default(null),
+  /** How the LLM agents work (read only when `llm` is set). */
+  agents: AgentsConfig.default(AgentsConfig.parse({})),
   memory_mb: z.number().int().positive().default(8192),
   sandbox: z.boolean().default(true),
 });
@@ -76,6 +104,10 @@ export interface RunFlags {
   parallel?: number;
   devices?: string;
   preset?: "tiny" | "quick" | "full";
+  /** Use LLM agents with this model (an `llm:` section with defaults when the file has none). */
+  llmModel?: string;
+  /** budget.llm_dollars */
+  maxDollars?: number;
 }
 
 export function loadCampaign(file: string | undefined, flags: RunFlags): CampaignConfig {
@@ -97,6 +129,7 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
   const budget = { ...config.budget };
   if (flags.budget !== undefined) budget.experiments = flags.budget;
   if (flags.maxHours !== undefined) budget.hours = flags.maxHours;
+  if (flags.maxDollars !== undefined) budget.llm_dollars = flags.maxDollars;
   const stages = flags.preset ? { ...config.stages, proxy: { ...config.stages.proxy, preset: flags.preset } } : config.stages;
   return validate({
     ...config,
@@ -106,6 +139,7 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
     ...(flags.archive !== undefined && { archive: flags.archive }),
     ...(flags.parallel !== undefined && { parallel: flags.parallel }),
     ...(flags.devices !== undefined && { devices: flags.devices }),
+    ...(flags.llmModel !== undefined && { llm: { ...config.llm, model: flags.llmModel } }),
   }, file ?? "command line");
 }
 
@@ -125,6 +159,11 @@ function validate(raw: unknown, where: string): CampaignConfig {
 export function slotsOf(config: CampaignConfig): (string | undefined)[] {
   if (config.devices === "cpu") return Array.from({ length: config.parallel }, () => undefined);
   return config.devices.split(",").map((d) => d.split(":")[1]!);
+}
+
+/** Each CPU slot's share of the cores, as torch threads (GPU slots leave it to torch). */
+export function threadsPerSlot(config: CampaignConfig, cpus = os.cpus().length): number | undefined {
+  return config.devices === "cpu" ? Math.max(1, Math.floor(cpus / config.parallel)) : undefined;
 }
 
 /** The next wall-clock moment at HH:MM after `now` (tomorrow when it has passed today). */

@@ -41,6 +41,8 @@ export interface StageRequest {
   opsBackend?: RunSpec["ops_backend"];
   proxy?: ProxyChoice;
   probe?: ProbeChoice;
+  /** torch threads for stages that do not fix their own (default: torch's choice). */
+  threads?: number;
 }
 
 const TINY_MODEL = { num_layers: 2, hidden_size: 64, num_heads: 4, vocab_size: 256, mlp_ratio: 4 };
@@ -54,7 +56,7 @@ const RANDOM_DATA: RunSpec["data"] = { kind: "random", tasks: [], corpus: null, 
 
 const NO_PROBES: RunSpec["probe"] = { enabled: false, max_exponent: 1.3, max_params: null };
 
-type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s">;
+type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s"> & { threads?: number | null };
 
 /** proxy_presets.json: {"presets": {name: {"spec": run-spec fragment (model, train, data, timeout_s)}}}. */
 function proxyPreset(choice: ProxyChoice): StagePreset {
@@ -68,6 +70,7 @@ function proxyPreset(choice: ProxyChoice): StagePreset {
     data: choice.corpus ? withCorpus(data, path.resolve(choice.corpus)) : data,
     probe: NO_PROBES,
     timeout_s: choice.timeout_s ?? chosen.timeout_s ?? 600,
+    threads: chosen.threads ?? null,
   };
 }
 
@@ -85,6 +88,7 @@ function preset(stage: string, req: StageRequest): StagePreset {
         data: RANDOM_DATA,
         probe: NO_PROBES,
         timeout_s: 300,
+        threads: 1,
       };
     case "probe": {
       const probe = req.probe ?? { max_exponent: 1.3, max_params: null };
@@ -92,6 +96,7 @@ function preset(stage: string, req: StageRequest): StagePreset {
         model: TINY_MODEL, train: null, data: RANDOM_DATA,
         probe: { enabled: true, max_exponent: probe.max_exponent, max_params: probe.max_params },
         timeout_s: probe.timeout_s ?? 120,
+        threads: 1,
       };
     }
     case "proxy":
@@ -114,7 +119,9 @@ export function stageSpec(req: StageRequest): RunSpec {
     dtype: "auto",
     seed: req.seed ?? 0,
     memory_mb: req.memoryMb === undefined ? 8192 : req.memoryMb,
-    threads: null,
+    // Tiny models run fastest on one thread (several threads spin against each other on a busy machine);
+    // larger presets say how many they want, else each run takes its slot's share of the cores.
+    threads: base.threads ?? req.threads ?? null,
     compile: (req.device ?? "cpu").startsWith("cuda"),
     ops_backend: req.opsBackend ?? "auto",
   };

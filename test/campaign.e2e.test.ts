@@ -1,0 +1,114 @@
+// `archlab run` end to end: real campaigns (tiny proxy preset) on temp archives, real harness children,
+// crashes by SIGKILL at each step of an experiment, a second writer refused by the lock.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { beforeEach, describe, expect, it } from "vitest";
+import { Archive } from "../src/archive/archive.ts";
+import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
+import { PROJECT_ROOT } from "../src/paths.ts";
+
+const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
+
+let tmp: string;
+let archiveDir: string;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-campaign-"));
+  archiveDir = path.join(tmp, "archive");
+});
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return execa("node", [CLI, "run", "--archive", archiveDir, "--preset", "tiny", ...args], { reject: false, env, cwd: tmp });
+}
+
+async function experiments(): Promise<Experiment[]> {
+  const archive = await Archive.open(archiveDir, { mode: "read" });
+  try {
+    return archive.experiments();
+  } finally {
+    await archive.close();
+  }
+}
+
+describe("archlab run", () => {
+  it("runs a budgeted campaign: seed first, then children with fitness, parents, analysis", async () => {
+    const first = await run(["--budget", "3"]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/3 experiments finished; budget of 3 experiments reached/);
+    const exps = await experiments();
+    expect(exps).toHaveLength(3);
+    expect(exps[0]!.proposer).toBe("seed");
+    expect(exps[0]!.parentId).toBeNull();
+    for (const e of exps) {
+      expect(TERMINAL_STATUSES).toContain(e.status);
+      if (e.status === "done") {
+        expect(e.fitness!.value).toBeGreaterThan(0);
+        expect(e.fitness!.inputs.baselineLoss).toBeGreaterThan(0);
+        expect(e.stages.probe!.probes).not.toBeNull();
+        expect(e.stages.proxy!.metrics.score).toBeGreaterThanOrEqual(0);
+      } else {
+        expect(e.reason).toBeTruthy();
+      }
+    }
+    const children = exps.slice(1);
+    expect(children.every((c) => c.parentId !== null && c.commit !== null)).toBe(true);
+    // the baseline was trained once and cached: a second campaign reuses it
+    const second = await run(["--budget", "4"]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/baseline \(cached\)/);
+    expect(await experiments()).toHaveLength(4);
+  }, 600_000);
+
+  it("refuses a second writer with exit 3 while a campaign holds the archive", async () => {
+    const holder = run(["--budget", "2"]);
+    for (let i = 0; i < 100 && !fs.existsSync(path.join(archiveDir, "writer.json")); i++) await new Promise((r) => setTimeout(r, 100));
+    const second = await run(["--budget", "2"]);
+    expect(second.exitCode).toBe(3);
+    expect(second.stderr.trim()).toMatch(/^archlab: archive .* is locked by pid \d+ since /);
+    holder.kill("SIGKILL");
+    await holder;
+  });
+
+  it.each(["proposed", "implemented", "training", "recording"])(
+    "resumes after kill -9 at %s: nothing lost, nothing duplicated",
+    async (point) => {
+      const crashed = await run(["--budget", "2"], { ARCHLAB_FAILPOINT: point });
+      expect(crashed.signal).toBe("SIGKILL");
+      const before = await experiments();
+      expect(before.length).toBeGreaterThanOrEqual(1);
+      const victim = before.find((e) => !TERMINAL_STATUSES.includes(e.status));
+      expect(victim).toBeDefined();
+      const resumed = await run(["--budget", "2"]);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      const after = await experiments();
+      expect(after).toHaveLength(2);
+      expect(after.every((e) => TERMINAL_STATUSES.includes(e.status))).toBe(true);
+      expect(new Set(after.map((e) => e.genomeKey)).size).toBe(2);
+      expect(after.find((e) => e.id === victim!.id)?.status).toMatch(/done|rejected|failed/);
+    },
+  );
+
+  it("stops cleanly on SIGTERM and picks the experiment up again on the next run", async () => {
+    const child = run(["--budget", "2"]);
+    let text = "";
+    child.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+    for (let i = 0; i < 600 && !/training/.test(text); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGTERM");
+    const stopped = await child;
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.stderr).toMatch(/will resume on the next run/);
+    const resumed = await run(["--budget", "2"]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming 1 unfinished/);
+    expect((await experiments()).every((e) => TERMINAL_STATUSES.includes(e.status))).toBe(true);
+  });
+
+  it("explains a bad campaign file in one line", async () => {
+    const file = path.join(tmp, "c.yaml");
+    fs.writeFileSync(file, "budget: {experimentz: 3}\n");
+    const bad = await run([file]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim()).toBe(`archlab: ${file}: unknown key "budget.experimentz"`);
+  });
+});
