@@ -74,7 +74,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const budgetStop = (): string | null => {
       if (signal.aborted) return "stopped by signal";
       if (llmStop) return llmStop;
-      if (agents?.guard.exhausted()) return `LLM budget of $${config.budget.llm_dollars} reached ($${agents.guard.spentDollars.toFixed(4)} spent)`;
+      if (agents?.guard.exhausted()) return `LLM budget reached: $${agents.guard.spentDollars.toFixed(4)} of $${config.budget.llm_dollars} spent`;
       if (config.budget.experiments !== null && archive.summaries().filter((e) => e.campaign === campaign.id).length >= config.budget.experiments) {
         return `budget of ${config.budget.experiments} experiments reached`;
       }

@@ -31,6 +31,9 @@ describe("campaign config", () => {
     ["proposer: {seeds: [transformerx]}\n", /proposer\.seeds\.0/],
     ["- a list\n", /must be a YAML mapping/],
     ["a: [unclosed\n", /not valid YAML/],
+    ["agents: {debug_attempt: 2}\n", /unknown key "agents\.debug_attempt"/],
+    ["agents: {modes: [prose]}\n", /agents\.modes\.0/],
+    ["llm: {model: m, api_key_env: 'my key'}\n", /llm\.api_key_env: an environment variable name/],
   ])("rejects %j in one line naming the key", (text, message) => {
     const run = () => loadCampaign(file(text), {});
     expect(run).toThrow(UserError);
@@ -40,6 +43,18 @@ describe("campaign config", () => {
   it("rejects a missing file and bad flags", () => {
     expect(() => loadCampaign("/no/such.yaml", {})).toThrow(/no such campaign file/);
     expect(() => loadCampaign(undefined, { until: "7pm" })).toThrow(/until/);
+  });
+
+  it("is offline without an llm section; --llm-model adds one, over the file's when it has one; --max-dollars", () => {
+    const offline = loadCampaign(undefined, {});
+    expect(offline.llm).toBeNull();
+    expect(offline.agents).toMatchObject({ modes: ["genome", "code"], debug_attempts: 3, novelty: { k: 5, max_plans: 3, llm_check: true } });
+    const flagged = loadCampaign(undefined, { llmModel: "gpt-4.1-mini", maxDollars: 5 });
+    expect(flagged.llm).toMatchObject({ model: "gpt-4.1-mini", api_key_env: "OPENAI_API_KEY", base_url: null });
+    expect(flagged.budget.llm_dollars).toBe(5);
+    const local = loadCampaign(file("llm: {model: qwen, base_url: 'http://127.0.0.1:8000/v1', api_key_env: null}\nagents: {debug_attempts: 1}\n"), { llmModel: "llama" });
+    expect(local.llm).toMatchObject({ model: "llama", base_url: "http://127.0.0.1:8000/v1", api_key_env: null });
+    expect(local.agents.debug_attempts).toBe(1);
   });
 
   it("maps devices to slots", () => {

@@ -13,6 +13,8 @@ interface RunOptions {
   parallel?: string;
   devices?: string;
   preset?: "tiny" | "quick" | "full";
+  llmModel?: string;
+  maxDollars?: string;
   json?: boolean;
 }
 
@@ -28,6 +30,8 @@ export function registerRun(program: Command): void {
     .option("--parallel <k>", "experiments in flight at once on CPU")
     .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
     .addOption(new Option("--preset <name>", "proxy-stage preset").choices(["tiny", "quick", "full"]))
+    .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
+    .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
     .option("--json", "print the finished experiments as JSON on stdout")
     .action(async (file: string | undefined, opts: RunOptions) => {
       const flags: RunFlags = {
@@ -38,8 +42,13 @@ export function registerRun(program: Command): void {
         parallel: int(opts.parallel, "--parallel"),
         devices: opts.devices,
         preset: opts.preset,
+        llmModel: opts.llmModel,
+        maxDollars: num(opts.maxDollars, "--max-dollars"),
       };
       const config = loadCampaign(file, flags);
+      if (!config.llm && process.env.OPENAI_API_KEY) {
+        process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
+      }
       const controller = new AbortController();
       const stop = (signal: NodeJS.Signals) => {
         process.stderr.write(`\narchlab: ${signal}: stopping; unfinished experiments resume on the next run\n`);

@@ -6,10 +6,14 @@ import { Command } from "commander";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
 import { fmt, writeOut } from "../archive/present.ts";
+import { readAgentLog } from "../llm/log.ts";
+import { renderAgentLog } from "./agentLog.ts";
+import path from "node:path";
 
 interface ShowOptions {
   archive: string;
   json?: boolean;
+  agents?: boolean;
 }
 
 /** Texts shown first, in this order; any other kinds follow by name. */
@@ -22,9 +26,16 @@ export function registerShow(program: Command): void {
     .argument("<id>", "experiment id, e.g. e000042")
     .option("--archive <dir>", "archive directory", DEFAULT_ARCHIVE_DIR)
     .option("--json", "print the record, its texts and notes as JSON")
+    .option("--agents", "print the experiment's LLM agent calls: role, prompt hash, tokens, latency, outcome, reply")
     .action(async (id: string, opts: ShowOptions) => {
       await withArchive(opts.archive, { mode: "read" }, async (archive) => {
         const e = archive.requireExperiment(id);
+        if (opts.agents) {
+          const logFile = path.join(archive.dir, "runs", id, "agents.jsonl");
+          const lines = readAgentLog(logFile);
+          writeOut(opts.json ? JSON.stringify(lines, null, 2) : renderAgentLog(id, lines, logFile));
+          return;
+        }
         const kinds = archive.textKinds(id).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
         const texts: Record<string, string> = {};
         for (const kind of kinds) texts[kind] = (await archive.readText(id, kind)) ?? "";
@@ -62,7 +73,7 @@ function render(archive: Archive, view: View): string {
   const field = (name: string, value: string) => out.push(`${name.padEnd(12)}${value}`);
   out.push(`${e.id}  ${e.name}`);
   field("status", `${e.status}${e.reason ? ` — ${e.reason}` : ""}`);
-  field("proposer", `${e.proposer} · campaign ${e.campaign}`);
+  field("proposer", `${e.proposer}${e.mode ? ` (${e.mode} mode)` : ""} · campaign ${e.campaign}`);
   field("parent", parent ? `${parent.id} ${parent.name}` : (e.parentId ?? "none (seed)"));
   if (view.children.length) {
     const more = view.children.length > 12 ? ` (+${view.children.length - 12} more; archlab lineage ${e.id})` : "";
@@ -87,6 +98,12 @@ function render(archive: Archive, view: View): string {
   const c = e.costs;
   field("costs", `cpu ${fmt(c.cpuSeconds)} s · gpu ${fmt(c.gpuSeconds)} s · llm ${c.llmTokensIn} in / ${c.llmTokensOut} out tokens · $${c.llmDollars.toFixed(4)}`);
   field("code", view.codePath ?? "-");
+  for (const r of e.repairs ?? []) {
+    field(r.attempt === 1 ? "repairs" : "", `${r.attempt}. after ${r.stage} ${r.errorKind}: ${r.codeHash ? `fixed -> ${r.codeHash.slice(0, 12)}` : "no fix"}${r.diagnosis ? ` · ${r.diagnosis.replace(/\s+/g, " ").slice(0, 100)}` : ""}`);
+  }
+  if (e.flaggedCitations?.length) field("flagged", `unresolved citations: ${e.flaggedCitations.map((c) => `[${c}]`).join(" ")}`);
+  for (const [i, f] of (e.agentFailures ?? []).entries()) field(i === 0 ? "llm fails" : "", `${f.role} ${f.kind}: ${f.message.slice(0, 120)}`);
+  if (e.proposer === "llm" || e.costs.llmTokensIn > 0) field("", `agent calls: archlab show ${e.id} --agents`);
   field("commit", e.commit ? `${e.commit}${view.tags.length ? ` (${view.tags.join(", ")})` : ""}` : "-");
   if (e.fingerprint) field("fingerprint", e.fingerprint);
   field("created", `${e.createdAt} · updated ${e.updatedAt}`);

@@ -51,6 +51,39 @@ export const Costs = z.object({
 export type Costs = z.infer<typeof Costs>;
 export const ZERO_COSTS: Costs = { cpuSeconds: 0, gpuSeconds: 0, llmTokensIn: 0, llmTokensOut: 0, llmDollars: 0 };
 
+/** How an LLM proposal was made (issue 7): an edit of the parent's genome (code generated from it), or free-form
+ *  code written by the engineer. */
+export const ProposalMode = z.enum(["genome", "code"]);
+export type ProposalMode = z.infer<typeof ProposalMode>;
+
+/** One debugger repair after a failed stage: what failed, and the file it returned (kept in code/ by hash). */
+export const RepairAttempt = z.object({
+  attempt: z.number().int().positive(),
+  /** The stage that failed: probe or proxy. */
+  stage: z.string(),
+  errorKind: z.string(),
+  message: z.string(),
+  /** The failed stage's run directory (its result file and log stay there). */
+  runDir: z.string(),
+  failedCodeHash: z.string(),
+  /** The debugger's diagnosis; null when it gave no usable reply. */
+  diagnosis: z.string().nullable(),
+  /** The repaired file; null when the debugger gave none (the experiment then stops with the stage's error). */
+  codeHash: z.string().nullable(),
+  at: z.string(),
+});
+export type RepairAttempt = z.infer<typeof RepairAttempt>;
+
+/** An LLM call that gave no usable reply; the loop went on without it (details in runs/<id>/agents.jsonl). */
+export const AgentFailure = z.object({
+  role: z.string(),
+  /** invalid_reply, request_rejected, unavailable (src/llm/client.ts FailureKind). */
+  kind: z.string(),
+  message: z.string(),
+  at: z.string(),
+});
+export type AgentFailure = z.infer<typeof AgentFailure>;
+
 export const Experiment = z.object({
   id: z.string(),
   name: z.string(),
@@ -73,6 +106,15 @@ export const Experiment = z.object({
   costs: Costs,
   /** Why it stopped, for rejected and failed experiments. */
   reason: z.string().nullable(),
+  // Written by the LLM agents (issue 7); absent in offline experiments and in archives from before them.
+  /** The LLM researcher's proposal mode. */
+  mode: ProposalMode.nullable().optional(),
+  /** The debugger's repairs, in order; the experiment's codeHash/commit are the last repaired file's. */
+  repairs: z.array(RepairAttempt).optional(),
+  /** Ids the analyst cited ([e000042], [cg0012]) that name no experiment or cognition entry. */
+  flaggedCitations: z.array(z.string()).optional(),
+  /** LLM calls that failed; the experiment went on without them (e.g. rule-based analysis instead). */
+  agentFailures: z.array(AgentFailure).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

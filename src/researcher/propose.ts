@@ -66,9 +66,13 @@ const RATIONALE: Record<string, string> = {
   "chunk_size=64": "large chunks are the most parallel",
 };
 
-/** Candidates for parent selection: finished experiments with a fitness and a genome, best first. */
-export function rankedCandidates(experiments: readonly Experiment[]): Candidate[] {
-  const done = experiments.filter((e) => e.status === "done" && e.fitness && e.genome && GenomeSchema.safeParse(e.genome).success);
+/**
+ * Candidates for parent selection: finished experiments with a fitness, best first; only those with a genome
+ * unless `genomeOnly` is false (the LLM researcher can build on free-form code too).
+ */
+export function rankedCandidates(experiments: readonly Experiment[], opts: { genomeOnly?: boolean } = {}): Candidate[] {
+  const genomeOnly = opts.genomeOnly ?? true;
+  const done = experiments.filter((e) => e.status === "done" && e.fitness && (!genomeOnly || (e.genome && GenomeSchema.safeParse(e.genome).success)));
   const byParent = new Map<string, Experiment[]>();
   for (const e of experiments) if (e.parentId) byParent.set(e.parentId, [...(byParent.get(e.parentId) ?? []), e]);
   return done
