@@ -67,12 +67,15 @@ export interface ProposalRecord {
 export async function recordProposal(archive: Archive, campaignId: string, proposal: ProposalRecord): Promise<Experiment> {
   const id = proposal.id ?? await archive.newId();
   const at = now();
+  const proposed = proposal.note ? { status: "proposed" as const, at, note: proposal.note } : { status: "proposed" as const, at };
+  // A proposal rejected at the gate is written rejected in one step: a crash cannot leave it to be implemented.
   const exp: Experiment = {
     id, name: proposal.name, parentId: proposal.parentId, campaign: campaignId, proposer: proposal.proposer,
-    status: "proposed", transitions: [proposal.note ? { status: "proposed", at, note: proposal.note } : { status: "proposed", at }],
+    status: proposal.rejected ? "rejected" : "proposed",
+    transitions: proposal.rejected ? [proposed, { status: "rejected", at, note: "gate" }] : [proposed],
     genome: proposal.genome as Record<string, unknown> | null, genomeKey: proposal.genomeKey, change: proposal.change as Record<string, unknown> | null,
     codeHash: null, commit: null, fingerprint: null, stages: {}, fitness: null, costs: proposal.costs ?? { ...ZERO_COSTS },
-    reason: null, createdAt: at, updatedAt: at,
+    reason: proposal.rejected ?? null, createdAt: at, updatedAt: at,
     ...(proposal.mode && { mode: proposal.mode }),
     ...(proposal.agentFailures?.length && { agentFailures: [...proposal.agentFailures] }),
   };
@@ -80,14 +83,12 @@ export async function recordProposal(archive: Archive, campaignId: string, propo
   await archive.writeText(id, "motivation", proposal.motivation);
   if (proposal.referenceIds.length) await archive.writeText(id, "references", proposal.referenceIds.join("\n"));
   for (const [kind, text] of Object.entries(proposal.texts ?? {})) await archive.writeText(id, kind, text);
-  failpoint("proposed");
   if (proposal.rejected) {
-    const rejected = { ...exp, status: "rejected" as const, reason: proposal.rejected };
-    const { analysis, experience } = analyse(rejected, proposal.parentId ? archive.getExperiment(proposal.parentId) ?? null : null, [], null);
+    const { analysis, experience } = analyse(exp, proposal.parentId ? archive.getExperiment(proposal.parentId) ?? null : null, [], null);
     await archive.writeText(id, "analysis", analysis);
     await archive.writeText(id, "experience", experience);
-    return archive.updateExperiment(id, { status: "rejected", reason: proposal.rejected });
   }
+  failpoint("proposed");
   return exp;
 }
 
