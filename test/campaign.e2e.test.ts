@@ -53,11 +53,14 @@ describe("archlab run", () => {
     }
     const children = exps.slice(1);
     expect(children.every((c) => c.parentId !== null && c.commit !== null)).toBe(true);
-    // the baseline was trained once and cached: a second campaign reuses it
-    const second = await run(["--budget", "4"]);
+    // a finished campaign is closed: the next run is a new campaign with its own budget on the same archive,
+    // and reuses the baseline trained once and cached
+    const second = await run(["--budget", "1"]);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/baseline \(cached\)/);
-    expect(await experiments()).toHaveLength(4);
+    const all = await experiments();
+    expect(all).toHaveLength(4);
+    expect(new Set(all.map((e) => e.campaign)).size).toBe(2);
   }, 600_000);
 
   it("refuses a second writer with exit 3 while a campaign holds the archive", async () => {

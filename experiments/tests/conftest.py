@@ -16,6 +16,11 @@ RESULT_SCHEMA = json.loads((EXPERIMENTS / "harness" / "result.schema.json").read
 
 sys.path.insert(0, str(EXPERIMENTS))
 
+import torch  # noqa: E402
+
+# The tests use tiny tensors, where extra threads only spin against each other on a shared 2-core machine.
+torch.set_num_threads(1)
+
 
 def asi_arch_records() -> list:
     return json.loads(ASI_ARCH.read_text()) if ASI_ARCH.is_file() else []
@@ -44,7 +49,7 @@ def run_harness(tmp_path):
     """Runs `python -m harness.run` in a child process on a spec dict; returns (result dict, progress events).
     Every result is checked against the JSON Schema exported from the TypeScript contract."""
     def run(spec: dict, timeout: float = 300):
-        spec = {"result_path": str(tmp_path / "result.json"), **spec}
+        spec = {"result_path": str(tmp_path / "result.json"), "threads": 1, **spec}
         spec_path = tmp_path / "spec.json"
         spec_path.write_text(json.dumps(spec))
         proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,

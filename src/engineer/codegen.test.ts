@@ -13,6 +13,7 @@ import { generateLayer } from "./codegen.ts";
 
 const CHECK = `
 import importlib.util, json, sys, torch
+torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and the machine is shared
 sys.path.insert(0, ".")
 out = {}
 for path in sys.argv[1:]:
