@@ -1,0 +1,101 @@
+"""Proxy-stage bench: `python -m harness.bench_proxy [--preset quick] [--json] [--layers a,b] [--seed 0]`.
+
+Runs every baseline layer in experiments/layers/ (the class named first in each file's __all__) through the
+proxy preset, each as a real harness child process (`python -m harness.run`), one after another, and reports per
+layer: the proxy stage's wall time as the orchestrator sees it (process start to exit), the harness's own
+wall_s, CPU training tokens/s, the summary score and the per-task metrics. Runs are sequential so the numbers are
+side by side on one machine; compare them only within one invocation.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from .tasks import proxy_preset
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent
+LAYERS = EXPERIMENTS / "layers"
+
+
+def baseline_layers(folder: Path = LAYERS) -> List[Tuple[str, Path, str]]:
+    """(name, file, class) for each layer file, the class being the first name in its __all__."""
+    found = []
+    for file in sorted(folder.glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        tree = ast.parse(file.read_text())
+        names = [node.value for stmt in tree.body if isinstance(stmt, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets)
+                 for node in getattr(stmt.value, "elts", []) if isinstance(node, ast.Constant)]
+        if names:
+            found.append((file.stem, file, names[0]))
+    return found
+
+
+def run_one(spec: dict, workdir: Path, timeout: float) -> Tuple[dict, float]:
+    spec_path, result_path = workdir / "spec.json", workdir / "result.json"
+    spec = {**spec, "result_path": str(result_path)}
+    spec_path.write_text(json.dumps(spec))
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0 or not result_path.is_file():
+        return {"status": "failed", "error": {"message": proc.stderr[-500:]}}, wall
+    return json.loads(result_path.read_text()), wall
+
+
+def bench(preset: str, names: Optional[List[str]], seed: int) -> dict:
+    base = proxy_preset(preset)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="archlab-bench-proxy-") as tmp:
+        for name, file, cls in baseline_layers():
+            if names and name not in names:
+                continue
+            spec = {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed}
+            result, wall = run_one(spec, Path(tmp), timeout=base.get("timeout_s", 600) + 120)
+            rows.append({"layer": name, "class": cls, "status": result["status"],
+                         "error": (result.get("error") or {}).get("message"),
+                         "proxy_wall_s": round(wall, 2), "harness_wall_s": result.get("wall_s"),
+                         "tokens_per_s": result.get("tokens_per_s") and round(result["tokens_per_s"]),
+                         "params": (result.get("params") or {}).get("total"),
+                         "metrics": {k: round(v, 4) for k, v in (result.get("metrics") or {}).items()
+                                     if isinstance(v, (int, float))}})
+    return {"preset": preset, "seed": seed, "threads": base.get("threads") or os.cpu_count(), "rows": rows}
+
+
+def table(report: dict) -> str:
+    metric_keys = [k for k in (report["rows"][0]["metrics"] if report["rows"] else {})
+                   if not k.endswith("/loss") and k != "eval_loss"]
+    head = ["layer", "status", "wall s", "tok/s"] + metric_keys
+    lines = [f"proxy preset {report['preset']!r}, seed {report['seed']}, threads {report['threads']}",
+             "  ".join(f"{h:>14}" for h in head)]
+    for r in report["rows"]:
+        cells = [r["layer"], r["status"], f"{r['proxy_wall_s']:.1f}", str(r["tokens_per_s"] or "-")]
+        cells += [f"{r['metrics'].get(k, float('nan')):.3f}" for k in metric_keys]
+        lines.append("  ".join(f"{c:>14}" for c in cells) + (f"  {r['error']}" if r["error"] else ""))
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.bench_proxy", description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="quick", help="proxy preset name in harness/proxy_presets.json")
+    parser.add_argument("--layers", default="", help="comma-separated layer file stems (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    report = bench(args.preset, [n for n in args.layers.split(",") if n] or None, args.seed)
+    print(json.dumps(report, indent=1) if args.json else table(report))
+    return 0 if all(r["status"] == "ok" for r in report["rows"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

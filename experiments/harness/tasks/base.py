@@ -1,0 +1,127 @@
+"""What every proxy task shares: strict settings, seeded random streams, and the two metrics.
+
+A task is a seeded generator over its own local vocabulary [0, vocab_size): `sample(rng, n) -> (x, y)` with
+x[n, L] token ids and y[n, L] the id to predict after x[:, t], or -100 where nothing is labelled. Training and
+evaluation use the same labels. The mix (tasks/__init__.py) shifts each task into a slice of one shared vocab.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..spec import SpecError
+
+IGNORE = -100
+Batch = Tuple[torch.Tensor, torch.Tensor]
+
+
+def build_settings(cls: type, raw: Dict[str, Any], where: str):
+    """A settings dataclass from a dict: unknown keys and wrong types are a SpecError naming the key."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise SpecError(f"unknown key {where}.{unknown[0]} (known: {', '.join(sorted(fields))})")
+    values = {}
+    for name, value in raw.items():
+        default = fields[name].default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        elif isinstance(default, str) or default is None:  # None: an optional string (a path)
+            ok = isinstance(value, str) or (default is None and value is None)
+        else:
+            ok = True
+        if not ok:
+            raise SpecError(f"{where}.{name} must be {type(default).__name__}, not {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+def require(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise SpecError(f"{where}: {message}")
+
+
+def stream(seed: int, task_key: str, kind: int, index: int) -> np.random.Generator:
+    """An independent random stream per (run seed, task, kind, index): kind 0 trains, 1 evaluates, 2 fixes
+    per-run task state (e.g. memorisation's map). Different seeds give different data for every task."""
+    words = [seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, zlib.crc32(task_key.encode()), kind, index]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def to_batch(x: np.ndarray, y: np.ndarray) -> Batch:
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64)), torch.from_numpy(
+        np.ascontiguousarray(y, dtype=np.int64))
+
+
+def sample_without_replacement(rng: np.random.Generator, weights: np.ndarray, rows: int, k: int) -> np.ndarray:
+    """[rows, k] indices, each row k distinct draws with p ∝ weights (Gumbel top-k == sequential draws)."""
+    keys = np.log(weights)[None, :] + rng.gumbel(size=(rows, len(weights)))
+    return np.argsort(-keys, axis=1)[:, :k]
+
+
+def distinct_per_row(rng: np.random.Generator, low: int, high: int, rows: int, k: int) -> np.ndarray:
+    """[rows, k] distinct integers from [low, high) per row, uniformly."""
+    return np.argsort(rng.random((rows, high - low)), axis=1)[:, :k] + low
+
+
+class Tally:
+    """Accumulates a task's metrics over evaluation batches from logits restricted to its vocab slice."""
+
+    def __init__(self) -> None:
+        self.correct = 0
+        self.labelled = 0
+        self.nll = 0.0
+
+    def add(self, logits: torch.Tensor, y: torch.Tensor) -> None:
+        mask = y != IGNORE
+        picked = logits[mask].float()
+        target = y[mask]
+        self.labelled += int(mask.sum())
+        self.correct += int((picked.argmax(-1) == target).sum())
+        self.nll += float(F.cross_entropy(picked, target, reduction="sum")) if len(target) else 0.0
+
+    def metrics(self, prefix: str, metric: str) -> Dict[str, float]:
+        n = max(1, self.labelled)
+        loss = self.nll / n
+        out = {f"{prefix}/loss": loss}
+        if metric == "bpb":
+            out[f"{prefix}/bpb"] = loss / math.log(2)
+        else:
+            out[f"{prefix}/acc"] = self.correct / n
+        return out
+
+
+class Task:
+    """Base class: subclasses set name, metric ('acc' or 'bpb'), Settings, vocab_size, seq_len, sample()."""
+
+    name = "task"
+    metric = "acc"
+    Settings: type = object
+
+    def __init__(self, settings, seed: int, key: str):
+        self.settings, self.seed, self.key = settings, seed, key
+
+    vocab_size: int = 0
+    seq_len: int = 0
+
+    def sample(self, rng: np.random.Generator, n: int) -> Batch:
+        raise NotImplementedError
+
+    def sample_eval(self, rng: np.random.Generator, n: int) -> Batch:
+        """Evaluation examples: the same distribution on independent streams (the LM overrides: held-out split)."""
+        return self.sample(rng, n)
+
+    def score(self, metrics: Dict[str, float], prefix: str) -> float:
+        """This task's term of the summary score, in [0, 1]."""
+        return metrics[f"{prefix}/acc"]
