@@ -51,27 +51,30 @@ export function genomeKey(genome: Genome): string {
   return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
 
-/** The baseline designs the search starts from, as genomes (codegen reproduces each design). */
+/**
+ * The baseline designs the search starts from, as genomes (codegen reproduces each design). chunk_size 32 is
+ * the baselines' CPU default, so on CPU the DeltaNet seed reproduces experiments/layers/delta_net.py exactly.
+ */
 export const SEED_GENOMES: Record<string, Genome> = {
   linear_attention: {
     update: "additive", feature_map: "elu1", qk_norm: "none", short_conv: 0, output_gate: "none",
-    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 64,
+    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 32,
   },
   retnet: {
     update: "decay_fixed", feature_map: "identity", qk_norm: "none", short_conv: 0, output_gate: "swish",
-    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 64,
+    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 32,
   },
   gla: {
     update: "decay_dim", feature_map: "identity", qk_norm: "none", short_conv: 0, output_gate: "swish",
-    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 64,
+    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 32,
   },
   delta_net: {
     update: "delta", feature_map: "silu", qk_norm: "l2", short_conv: 4, output_gate: "none",
-    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 64,
+    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 32,
   },
   gated_delta_net: {
     update: "gated_delta", feature_map: "silu", qk_norm: "l2", short_conv: 4, output_gate: "swish",
-    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 64,
+    output_norm: "rms", paths: 1, heads: "x1", expand_v: 1, chunk_size: 32,
   },
 };
 
