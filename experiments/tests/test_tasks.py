@@ -348,3 +348,24 @@ def test_seeds_change_both_the_initial_weights_and_the_data(tmp_path):
     models = [build_model(s, load_layer_class(s.layer.path, "DeltaNet"), 128) for s in specs]
     assert not torch.equal(models[0].embed.weight, models[1].embed.weight)
     assert not torch.equal(make_source(specs[0]).batch(0)[0], make_source(specs[1]).batch(0)[0])
+
+
+# ---- the proxy presets ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["quick", "full"])
+def test_presets_are_valid_run_specs_with_buildable_tasks(name):
+    from harness.tasks import proxy_preset
+    preset = proxy_preset(name)
+    assert set(preset) <= {"model", "train", "data", "dtype", "timeout_s", "threads"}
+    spec = parse_spec({**preset, "layer": {"path": "x.py"}, "stage": "proxy"})
+    src = make_source(spec)
+    for step in range(len(src.schedule)):
+        x, y = src.batch(step)
+        assert x.max() < src.vocab_size and (y != IGNORE).any()
+    assert spec.train.steps >= 4 * len(src.schedule)            # every task trains many times
+
+
+def test_an_unknown_preset_names_the_known_ones():
+    from harness.tasks import proxy_preset
+    with pytest.raises(SpecError, match="full, quick"):
+        proxy_preset("medium")
