@@ -40,6 +40,10 @@ describe("campaign config", () => {
     expect(run).toThrow(message);
   });
 
+  it("refuses a dollar budget without an LLM instead of ignoring it", () => {
+    expect(() => loadCampaign(undefined, { maxDollars: 5 })).toThrow(/needs an llm: section or --llm-model/);
+  });
+
   it("rejects a missing file and bad flags", () => {
     expect(() => loadCampaign("/no/such.yaml", {})).toThrow(/no such campaign file/);
     expect(() => loadCampaign(undefined, { until: "7pm" })).toThrow(/until/);

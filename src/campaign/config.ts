@@ -130,7 +130,7 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
   if (flags.maxHours !== undefined) budget.hours = flags.maxHours;
   if (flags.maxDollars !== undefined) budget.llm_dollars = flags.maxDollars;
   const stages = flags.preset ? { ...config.stages, proxy: { ...config.stages.proxy, preset: flags.preset } } : config.stages;
-  return validate({
+  const final = validate({
     ...config,
     budget,
     stages,
@@ -140,6 +140,10 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
     ...(flags.devices !== undefined && { devices: flags.devices }),
     ...(flags.llmModel !== undefined && { llm: { ...config.llm, model: flags.llmModel } }),
   }, file ?? "command line");
+  if (final.budget.llm_dollars !== null && final.llm === null) {
+    throw new UserError(`${file ?? "command line"}: a dollar budget (--max-dollars, budget.llm_dollars) needs an llm: section or --llm-model; the offline proposer makes no LLM calls`);
+  }
+  return final;
 }
 
 function validate(raw: unknown, where: string): CampaignConfig {
