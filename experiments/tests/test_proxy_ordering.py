@@ -1,0 +1,193 @@
+"""Slow: the proxy stage ranks known layers the way the literature does (../shared/notes/synthetic-tasks.md).
+
+Each check trains the project's baseline layers (experiments/layers/) through real harness child processes, two
+at a time with one thread each (2 cores), and prints the measured table (`pytest -s` shows it). Settings, and
+why they are what they are, sit next to each check; the README's evaluation section quotes the numbers.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXPERIMENTS, LAYERS, asi_arch_names
+from harness.tasks import proxy_preset
+
+pytestmark = pytest.mark.slow
+
+BASELINES = {"attention": ("attention.py", "Attention"), "delta_net": ("delta_net.py", "DeltaNet"),
+             "gated_delta_net": ("gated_delta_net.py", "GatedDeltaNet"),
+             "linear_attention": ("linear_attention.py", "LinearAttention")}
+
+
+def run_layers(specs: dict, tmp_path: Path, parallel: int = 2, timeout: float = 900) -> dict:
+    """Runs `python -m harness.run` on each {name: spec}, `parallel` at a time; returns {name: result}."""
+    pending, running, results = list(specs.items()), [], {}
+    while pending or running:
+        while pending and len(running) < parallel:
+            name, spec = pending.pop(0)
+            folder = tmp_path / name
+            folder.mkdir(parents=True)
+            spec = {**spec, "result_path": str(folder / "result.json")}
+            (folder / "spec.json").write_text(json.dumps(spec))
+            log = open(folder / "log.txt", "w")
+            proc = subprocess.Popen([sys.executable, "-m", "harness.run", str(folder / "spec.json")],
+                                    cwd=EXPERIMENTS, stdout=subprocess.DEVNULL, stderr=log)
+            running.append((name, proc, folder, log))
+        name, proc, folder, log = running.pop(0)
+        assert proc.wait(timeout=timeout) == 0, (folder / "log.txt").read_text()[-3000:]
+        log.close()
+        results[name] = json.loads((folder / "result.json").read_text())
+    return results
+
+
+def baseline_spec(name: str, stage: dict) -> dict:
+    file, cls = BASELINES[name]
+    return {**stage, "layer": {"path": str(LAYERS / file), "class_name": cls}, "stage": "proxy", "threads": 1}
+
+
+def report(title: str, results: dict, keys: list) -> dict:
+    table = {name: {k: round(r["metrics"].get(k, math.nan), 3) for k in keys} | {"wall_s": r["wall_s"]}
+             for name, r in results.items()}
+    print(f"\n{title}")
+    for name, row in table.items():
+        print(f"  {name:18s} " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    for name, r in results.items():
+        assert r["status"] == "ok", (name, r["error"])
+    return table
+
+
+# ---- MQAR: softmax attention > DeltaNet > linear attention, at a state too small for the pairs ----------------
+# d=128 (MAD's width): at d=64 softmax attention does not learn MQAR within a CPU budget (0.10-0.26 after 600-2,000
+# steps at K=4..16), at d=128 it does (0.96 after 600 steps at K=4). With the baselines' default state (8 heads of
+# 16x16) DeltaNet also solves K=4 (and K=16: 0.99), so nothing separates them; the published gap appears where
+# the recurrent state is too small for the pairs (Zoology). So every recurrent layer gets the same small state,
+# 8 heads of 4 (key) x 16 (value), through its own documented arguments; attention keeps its usual heads.
+# Gated DeltaNet runs without its output gate (use_gate=False, DeltaNet's default too): with the gate, its early
+# learning stalls at chance on MQAR at these budgets (0.02 at 600 steps where DeltaNet has 0.96).
+MQAR_STAGE = {
+    "model": {"num_layers": 2, "hidden_size": 128, "num_heads": 8},
+    "train": {"steps": 600, "batch_size": 64, "lr": 3e-3, "warmup_steps": 50, "log_every": 100},
+    "data": {"kind": "tasks", "eval_batches": 4,
+             "tasks": [{"name": "mqar", "vocab_size": 128, "seq_len": 64, "num_pairs": 4}]},
+    "timeout_s": 900,
+}
+SMALL_STATE = {"attention": {}, "delta_net": {"expand_k": 0.25}, "linear_attention": {"expand_k": 0.25},
+               "gated_delta_net": {"head_dim": 4, "expand_v": 4.0, "use_gate": False}}
+
+
+@pytest.fixture(scope="module")
+def mqar(tmp_path_factory):
+    specs = {}
+    for name, kwargs in SMALL_STATE.items():
+        spec = baseline_spec(name, MQAR_STAGE)
+        spec["layer"]["kwargs"] = kwargs
+        specs[name] = spec
+    results = run_layers(specs, tmp_path_factory.mktemp("mqar"))
+    return report("MQAR V=128 L=64 K=4, d=128, 600 steps x 64 (recurrent state 8 x 4x16)", results,
+                  ["mqar/acc", "mqar/loss"])
+
+
+def test_mqar_ranks_attention_over_deltanet_over_linear_attention(mqar):
+    acc = {name: row["mqar/acc"] for name, row in mqar.items()}
+    assert acc["attention"] > 0.9
+    assert acc["attention"] > acc["delta_net"] + 0.2
+    assert acc["delta_net"] > acc["linear_attention"] + 0.1
+
+
+@pytest.mark.xfail(strict=False, reason="measured 0.13 vs DeltaNet 0.44: Gated DeltaNet's Mamba2 decay init "
+                   "(A~U[1,16], dt~logU[1e-3,1e-1]) forgets MQAR's pairs early and it learns slower within CPU budgets")
+def test_mqar_gated_deltanet_keeps_up_with_deltanet(mqar):
+    assert mqar["gated_delta_net"]["mqar/acc"] >= mqar["delta_net"]["mqar/acc"] - 0.05
+
+
+# ---- MAD-style tasks: delta-rule layers solve recall, noisy recall and selective copying ---------------------
+# At MAD's width (d=128, 2 blocks) with the baselines' default state, mixed round-robin in one model. Softmax
+# attention needs far longer on these (0.30 / 0.33 / 0.63 after the same 1,000 steps in a wider mix), so it is
+# not part of this check. Gated DeltaNet again without its output gate: with it, selective copying stays at 0.20
+# after 1,000 steps (recall and noisy recall: 1.00).
+MAD_STAGE = {
+    "model": {"num_layers": 2, "hidden_size": 128, "num_heads": 8},
+    "train": {"steps": 800, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "log_every": 100},
+    "data": {"kind": "tasks", "eval_batches": 4, "tasks": [
+        {"name": "recall", "vocab_size": 16, "seq_len": 128, "batch_size": 8},
+        {"name": "noisy_recall", "vocab_size": 16, "seq_len": 128, "noise_frac": 0.2, "batch_size": 8},
+        {"name": "selective_copy", "vocab_size": 16, "seq_len": 64, "num_copy": 8, "share": 2}]},
+    "timeout_s": 900,
+}
+DELTA_RULE = {"delta_net": {}, "gated_delta_net": {"use_gate": False}}
+
+
+def test_delta_rule_layers_solve_recall_noisy_recall_and_selective_copying(tmp_path):
+    specs = {}
+    for name, kwargs in DELTA_RULE.items():
+        specs[name] = baseline_spec(name, MAD_STAGE)
+        specs[name]["layer"]["kwargs"] = kwargs
+    table = report("MAD-style mix, d=128, 800 steps round-robin", run_layers(specs, tmp_path),
+                   ["recall/acc", "noisy_recall/acc", "selective_copy/acc"])
+    for name, row in table.items():
+        assert row["recall/acc"] > 0.98 and row["noisy_recall/acc"] > 0.98, name
+        assert row["selective_copy/acc"] > 0.9, name
+
+
+# ---- memorisation separates attention from the delta rule -----------------------------------------------------
+# A fixed map of 2,048 facts (V=4096), trained alone for 400 steps: attention stores it (1.00), Gated DeltaNet
+# partly (0.70), DeltaNet not yet (0.10) — MAD's order (Transformer .79 > Gated DeltaNet .55 > DeltaNet .39).
+# Like MAD, the size is chosen so that not every layer saturates: at 1,024 facts (V=2048, 300 steps) all reach
+# 1.00, and in a mix with recall tasks DeltaNet also stores 2,048 facts (0.996), so this is a budget-limited
+# difference in how fast the facts are learned, measured alone.
+MEMORIZE_STAGE = {
+    "model": {"num_layers": 2, "hidden_size": 128, "num_heads": 8},
+    "train": {"steps": 400, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "log_every": 100},
+    "data": {"kind": "tasks", "eval_batches": 4, "tasks": [{"name": "memorize", "vocab_size": 4096, "seq_len": 32}]},
+    "timeout_s": 900,
+}
+
+
+def test_memorization_separates_attention_from_delta_rule_layers(tmp_path):
+    specs = {name: baseline_spec(name, MEMORIZE_STAGE) for name in ("attention", "delta_net", "gated_delta_net")}
+    specs["gated_delta_net"]["layer"]["kwargs"] = {"use_gate": False}
+    table = report("memorisation alone, 2,048 facts, d=128, 400 steps x 32", run_layers(specs, tmp_path),
+                   ["memorize/acc"])
+    acc = {name: row["memorize/acc"] for name, row in table.items()}
+    assert acc["attention"] > 0.9
+    assert acc["attention"] > max(acc["delta_net"], acc["gated_delta_net"]) + 0.2
+
+
+# ---- ASI-Arch's eight published layers complete a (tiny) proxy stage ---------------------------------------
+# The quick preset's model and task list, cut to two rounds of its tasks at batch 4: every task generator, the mix
+# and the evaluation run through each published layer (pure-PyTorch chunk loops: too slow for the full preset
+# in a test).
+@pytest.fixture(scope="module")
+def asi_arch_proxy(tmp_path_factory):
+    from conftest import asi_arch_records
+    records = {r["name"]: r for r in asi_arch_records()}
+    if not records:
+        pytest.skip("../shared/asi-arch is absent")
+    folder = tmp_path_factory.mktemp("asi")
+    stage = proxy_preset("quick")
+    rounds = len(stage["data"]["tasks"])
+    stage["train"].update(steps=2 * rounds, batch_size=4, warmup_steps=1, log_every=1)
+    stage["data"]["eval_batches"] = 1
+    stage["data"]["tasks"] = [{**task, "batch_size": 4} for task in stage["data"]["tasks"]]
+    specs = {}
+    for name, record in records.items():
+        path = folder / f"{name}.py"
+        path.write_text(record["program"])
+        specs[name] = {**stage, "layer": {"path": str(path)}, "stage": "proxy", "dtype": "auto", "threads": 1,
+                       "timeout_s": 300}
+    return run_layers(specs, folder / "runs")
+
+
+@pytest.mark.parametrize("name", asi_arch_names())
+def test_asi_arch_layer_completes_a_tiny_proxy_stage(name, asi_arch_proxy):
+    result = asi_arch_proxy[name]
+    assert result["status"] == "ok", result["error"]
+    metrics = result["metrics"]
+    assert {"mqar/acc", "noisy_recall/acc", "selective_copy/acc", "memorize/acc", "lm/bpb", "score"} <= set(metrics)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+    assert len(result["curve"]) == 10
