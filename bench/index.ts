@@ -1,4 +1,4 @@
-// `npm run bench [-- --only a,b]`: every number printed here is measured in this one run on this machine,
+// `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2]`: every number printed here is measured in this one run on this machine,
 // and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, archive,
 // campaign. Nothing here is a pass/fail test; targets are printed next to the measurements.
 import os from "node:os";
@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { EXPERIMENTS_DIR } from "../src/paths.ts";
 import { findPython } from "../src/runner/python.ts";
 import { benchSmoke } from "./smoke.ts";
-import { benchCampaign } from "./campaign.ts";
+import { benchCampaign, CAMPAIGN_BENCH_DEFAULTS } from "./campaign.ts";
 
 const SECTIONS: Record<string, () => Promise<string>> = {
   smoke: benchSmoke,
@@ -14,7 +14,11 @@ const SECTIONS: Record<string, () => Promise<string>> = {
   probes: () => python("harness.bench_probes"),
   proxy: () => python("harness.bench_proxy", "--preset", "quick"),
   archive: async () => (await import("./archive.ts")).benchArchive(),
-  campaign: benchCampaign,
+  campaign: () => benchCampaign({
+    preset: flag("--campaign-preset") ?? CAMPAIGN_BENCH_DEFAULTS.preset,
+    budget: Number(flag("--campaign-budget") ?? CAMPAIGN_BENCH_DEFAULTS.budget),
+    seeds: flag("--campaign-seeds")?.split(",").map(Number) ?? CAMPAIGN_BENCH_DEFAULTS.seeds,
+  }),
 };
 
 async function python(module: string, ...args: string[]): Promise<string> {
@@ -24,7 +28,12 @@ async function python(module: string, ...args: string[]): Promise<string> {
   return run.all ?? "";
 }
 
-const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]!.split(",") : Object.keys(SECTIONS);
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+const only = flag("--only")?.split(",") ?? Object.keys(SECTIONS);
 const unknown = only.filter((s) => !(s in SECTIONS));
 if (unknown.length) {
   console.error(`bench: unknown section ${unknown.join(", ")} (sections: ${Object.keys(SECTIONS).join(", ")})`);

@@ -67,6 +67,8 @@ describe("archlab evaluate", () => {
     [["evaluate", path.join(FIXTURES, "tiny_causal.py"), "--stage", "warp"], /^archlab: unknown stage "warp"/],
     [["evaluate", path.join(FIXTURES, "tiny_causal.py"), "--kwargs", "{oops"], /^archlab: --kwargs is not valid JSON/],
     [["evaluate", path.join(FIXTURES, "tiny_causal.py"), "--device", "tpu"], /^archlab: --device must be/],
+    [["evaluate", path.join(FIXTURES, "tiny_causal.py"), "--seeds", "0"], /^archlab: --seeds must be a positive integer/],
+    [["evaluate", path.join(FIXTURES, "tiny_causal.py"), "--stage", "proxy", "--baseline", "nope.py"], /^archlab: no such baseline file: nope\.py$/],
   ])("rejects a user mistake in one line with exit 2: %j", async (args, message) => {
     const run = await archlab(args);
     expect(run.exitCode).toBe(2);
@@ -80,6 +82,35 @@ describe("archlab evaluate", () => {
     expect(run.stdout).toMatch(/rejected/);
     expect(run.stdout).toMatch(/error \(syntax\): syntax error at line 5/);
     expect(run.stdout + run.stderr).not.toMatch(/Traceback/);
+  });
+
+  it("runs several seeds of the proxy stage against a cached baseline and says whether the difference beats the spread", async () => {
+    const layers = path.join(PROJECT_ROOT, "experiments", "layers");
+    const args = ["evaluate", path.join(layers, "linear_attention.py"), "--class", "LinearAttention", "--stage", "proxy",
+      "--preset", "tiny", "--seeds", "2", "--seed", "4", "--json", "--baseline-cache", path.join(tmp, "cache")];
+    const first = await archlab([...args, "--out", path.join(tmp, "a")]);
+    expect(first.exitCode).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a.results.map((r: RunResult) => r.env.seed)).toEqual([4, 5]);
+    expect(a.baseline.layer).toBe(path.join(layers, "delta_net.py"));
+    expect(a.baseline.results.map((r: RunResult) => r.env.seed)).toEqual([4, 5]);
+    expect(a.baseline.cached).toEqual([]);
+    const score = a.comparison.find((row: { metric: string }) => row.metric === "score");
+    const perSeed = [0, 1].map((i) => a.results[i].metrics.score - a.baseline.results[i].metrics.score);
+    expect(score.difference.mean).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 10);
+    expect(score.difference.std).toBeCloseTo(Math.abs(perSeed[0]! - perSeed[1]!) / Math.SQRT2, 10);
+    expect(score.verdict).toBe(Math.abs(score.difference.mean) > score.difference.std ? (score.difference.mean > 0 ? "better" : "worse") : "within spread");
+    expect(fs.readdirSync(path.join(tmp, "cache")).filter((f) => f.endsWith(".json"))).toHaveLength(2);
+
+    // Again, as a human reads it: the baseline comes from the cache, the candidate's numbers repeat exactly.
+    const second = await archlab([...args.filter((x) => x !== "--json"), "--out", path.join(tmp, "b")]);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(/linear_attention\.py seed 5 · proxy · ok/);
+    expect(second.stdout).toMatch(/delta_net\.py \(DeltaNet, seeds 4,5 from the cache\) over seeds 4,5/);
+    expect(second.stdout).toMatch(/score ↑ +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+ +[-+][\d.]+ ± [\d.]+ +(better|worse|within the seed spread)/);
+    expect(second.stderr).not.toMatch(/baseline delta_net/);
+    const b = JSON.parse(fs.readFileSync(path.join(tmp, "b", "seed5", "result.json"), "utf8"));
+    expect(b.metrics).toEqual(a.results[1].metrics);
   });
 
   it("fails with a one-line error when the Python environment is missing", async () => {

@@ -25,17 +25,17 @@ export function baselineKey(specs: readonly RunSpec[]): string {
   return hash.digest("hex").slice(0, 20);
 }
 
-export function cachedBaseline(archiveDir: string, key: string): BaselineEntry | null {
-  const file = path.join(archiveDir, "baselines", `${key}.json`);
+/** `cacheDir`: an archive's `baselines/`, or `archlab evaluate`'s `--baseline-cache`. */
+export function cachedBaseline(cacheDir: string, key: string): BaselineEntry | null {
+  const file = path.join(cacheDir, `${key}.json`);
   if (!fs.existsSync(file)) return null;
   const raw = JSON.parse(fs.readFileSync(file, "utf8")) as BaselineEntry;
   return { ...raw, results: raw.results.map((r) => RunResult.parse(r)) };
 }
 
-export function storeBaseline(archiveDir: string, entry: BaselineEntry): void {
-  const dir = path.join(archiveDir, "baselines");
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${entry.key}.json`);
+export function storeBaseline(cacheDir: string, entry: BaselineEntry): void {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const file = path.join(cacheDir, `${entry.key}.json`);
   fs.writeFileSync(`${file}.tmp`, JSON.stringify(entry, null, 1));
   fs.renameSync(`${file}.tmp`, file);
 }

@@ -2,17 +2,27 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
+import { compareToBaseline, type MetricComparison } from "../analyst/seeds.ts";
+import { baselineKey, cachedBaseline, storeBaseline } from "../campaign/baseline.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
+import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
+import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
-import { STAGES, stageSpec } from "../runner/stages.ts";
-import { formatResult } from "./format.ts";
+import { STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
+import { formatComparison, formatResult } from "./format.ts";
 
 interface EvaluateOptions {
   stage: string;
   class: string;
   device: string;
   seed: string;
+  seeds: string;
+  preset: ProxyChoice["preset"];
+  corpus?: string;
+  baseline: string | false;
+  baselineClass: string;
+  baselineCache: string;
   timeout?: string;
   memoryMb?: string;
   kwargs?: string;
@@ -30,7 +40,15 @@ export function registerEvaluate(program: Command): void {
     .option("--stage <name>", `stage: ${STAGES.join(", ")}`, "smoke")
     .option("--class <name>", "the layer class in the file", "DeltaNet")
     .option("--device <device>", "cpu or cuda[:N]", "cpu")
-    .option("--seed <n>", "random seed", "0")
+    .option("--seed <n>", "random seed (the first one with --seeds)", "0")
+    .option("--seeds <n>", "run seeds seed, seed+1, ... and report mean and spread", "1")
+    .addOption(new Option("--preset <name>", "proxy stage preset").choices(["tiny", "quick", "full"]).default("quick"))
+    .option("--corpus <path>", "text file or folder for the proxy stage's byte-level LM task")
+    .option("--baseline <file>", "proxy stage: the layer to compare against, run once per config and seed, cached",
+      "experiments/layers/delta_net.py")
+    .option("--baseline-class <name>", "the baseline's layer class", "DeltaNet")
+    .option("--no-baseline", "proxy stage: do not compare against a baseline")
+    .option("--baseline-cache <dir>", "where baseline results are cached", path.join("runs", "baselines"))
     .option("--timeout <seconds>", "kill the run after this many seconds")
     .option("--memory-mb <mb>", "memory the candidate may allocate (CPU runs)")
     .option("--kwargs <json>", "extra constructor keywords as a JSON object")
@@ -45,30 +63,90 @@ export function registerEvaluate(program: Command): void {
 
 async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   checkLayerFile(file);
-  const device = opts.device;
-  const gpu = parseDevice(device);
+  const gpu = parseDevice(opts.device);
+  const firstSeed = positiveInt(opts.seed, "--seed", true);
+  const seeds = Array.from({ length: positiveInt(opts.seeds, "--seeds") }, (_, i) => firstSeed + i);
   const runDir = path.resolve(opts.out ?? defaultRunDir(file));
-  const spec = stageSpec({
+  const layerKwargs = parseKwargs(opts.kwargs);
+  const request = {
     stage: opts.stage,
-    layerPath: file,
-    className: opts.class,
-    runDir,
-    layerKwargs: parseKwargs(opts.kwargs),
     device: gpu === undefined ? "cpu" : "cuda",
-    seed: positiveInt(opts.seed, "--seed", true),
     timeoutS: opts.timeout === undefined ? undefined : positiveNumber(opts.timeout, "--timeout"),
     memoryMb: opts.memoryMb === undefined ? undefined : positiveInt(opts.memoryMb, "--memory-mb"),
     opsBackend: opts.opsBackend,
-  });
-  const progress = opts.json ? undefined : progressPrinter(path.basename(file));
+    proxy: { preset: opts.preset, corpus: opts.corpus ?? null },
+  };
+  const specFor = (layer: { path: string; className: string; kwargs?: Record<string, unknown> }, seed: number, dir: string) =>
+    stageSpec({ ...request, layerPath: layer.path, className: layer.className, layerKwargs: layer.kwargs, seed, runDir: dir });
+  const baselineFile = opts.stage === "proxy" && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
+  const run = (spec: RunSpec, label: string) => runOne(spec, label, gpu, opts);
+
+  const results: RunResult[] = [];
+  for (const seed of seeds) {
+    const dir = seeds.length === 1 ? runDir : path.join(runDir, `seed${seed}`);
+    const { result, logPath } = await run(specFor({ path: file, className: opts.class, kwargs: layerKwargs }, seed, dir), labelOf(file, seeds, seed));
+    results.push(result);
+    if (!opts.json) process.stdout.write(formatResult(labelOf(file, seeds, seed), result, logPath) + "\n");
+  }
+  if (!baselineFile && seeds.length === 1) {
+    if (opts.json) process.stdout.write(JSON.stringify(results[0], null, 2) + "\n");
+    return exitCodeFor(results[0]!);
+  }
+
+  let baseline: { layer: string; class_name: string; results: RunResult[]; cached: number[] } | null = null;
+  if (baselineFile) {
+    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: [], cached: [] };
+    const cacheDir = path.resolve(opts.baselineCache);
+    for (const seed of seeds) {
+      const dir = path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`);
+      const spec = specFor({ path: baselineFile, className: opts.baselineClass }, seed, dir);
+      const key = baselineKey([spec]);
+      const cached = cachedBaseline(cacheDir, key);
+      if (cached) {
+        baseline.results.push(cached.results[0]!);
+        baseline.cached.push(seed);
+        continue;
+      }
+      const { result } = await run(spec, `baseline ${labelOf(baselineFile, seeds, seed)}`);
+      if (result.status !== "ok") throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${seed}: ${result.error?.message ?? "no result"}`);
+      storeBaseline(cacheDir, { key, layer: baselineFile, results: [result] });
+      baseline.results.push(result);
+    }
+  }
+  const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results) : null;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ results, baseline, comparison }, null, 2) + "\n");
+  } else {
+    const against = baseline ? `${shortPath(baseline.layer)} (${baseline.class_name}${baseline.cached.length ? `, seeds ${baseline.cached.join(",")} from the cache` : ""})` : null;
+    process.stdout.write(formatComparison(results, comparison, against) + "\n");
+  }
+  return results.every((r) => r.status === "ok") ? 0 : 1;
+}
+
+async function runOne(spec: RunSpec, label: string, gpu: string | undefined, opts: EvaluateOptions) {
+  const progress = opts.json ? undefined : progressPrinter(label);
+  const runDir = path.dirname(spec.result_path);
   const run = await runHarness(spec, { runDir, onProgress: progress?.update, gpu, sandbox: opts.sandbox });
   progress?.finish();
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(run.result, null, 2) + "\n");
-  } else {
-    process.stdout.write(formatResult(path.basename(file), run.result, run.logPath) + "\n");
-  }
-  return exitCodeFor(run.result);
+  return run;
+}
+
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith("..") ? file : relative;
+}
+
+function labelOf(file: string, seeds: readonly number[], seed: number): string {
+  return seeds.length === 1 ? path.basename(file) : `${path.basename(file)} seed ${seed}`;
+}
+
+/** A baseline path as given, else relative to the project (so the default works from any directory). */
+function resolveBaseline(file: string): string {
+  const candidates = [path.resolve(file), path.resolve(PROJECT_ROOT, file)];
+  const found = candidates.find((f) => fs.existsSync(f));
+  if (!found) throw new UserError(`no such baseline file: ${file}`);
+  checkLayerFile(found);
+  return found;
 }
 
 export function exitCodeFor(result: RunResult): number {

@@ -1,4 +1,5 @@
 /** Human-readable summaries of results, shared by the read commands. */
+import { spread, type MetricComparison, type Spread } from "../analyst/seeds.ts";
 import type { RunResult } from "../contracts/result.ts";
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
@@ -36,4 +37,41 @@ function probeNumbers(probe: Record<string, unknown>): string {
     .filter(([key, value]) => key !== "passed" && (typeof value === "number" || typeof value === "string"))
     .map(([key, value]) => `${key}=${typeof value === "number" ? fmt(value) : value}`)
     .join(" ");
+}
+
+/**
+ * Several seeds and/or a baseline: each metric's mean ± spread, the baseline's, the per-seed difference and
+ * whether that difference is larger than its spread. Without a baseline: mean ± spread per metric.
+ */
+export function formatComparison(results: readonly RunResult[], rows: readonly MetricComparison[] | null, against: string | null): string {
+  const seeds = results.map((r) => r.env.seed).join(",");
+  if (!rows) {
+    const names = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
+    const lines = [`mean ± spread over seeds ${seeds}:`];
+    for (const name of names) {
+      const values = results.map((r) => r.metrics[name]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+      if (values.length) lines.push(`  ${name.padEnd(22)} ${spreadText(spread(values))}`);
+    }
+    return lines.join("\n");
+  }
+  const lines = [`vs ${against} over seeds ${seeds}:`];
+  lines.push(`  ${"metric".padEnd(22)} ${"candidate".padEnd(18)} ${"baseline".padEnd(18)} ${"difference".padEnd(18)} verdict`);
+  for (const row of rows) {
+    const arrow = row.higherIsBetter ? "↑" : "↓";
+    lines.push(`  ${`${row.metric} ${arrow}`.padEnd(22)} ${spreadText(row.candidate).padEnd(18)} ${spreadText(row.baseline).padEnd(18)} ${spreadText(row.difference, true).padEnd(18)} ${VERDICTS[row.verdict]}`);
+  }
+  if (rows.length === 0) lines.push("  no metric in common with the baseline (did every run fail?)");
+  return lines.join("\n");
+}
+
+const VERDICTS: Record<MetricComparison["verdict"], string> = {
+  better: "better: larger than the seed spread",
+  worse: "worse: larger than the seed spread",
+  "within spread": "within the seed spread",
+  "one seed": "one seed: no spread (use --seeds 3)",
+};
+
+function spreadText(s: Spread, signed = false): string {
+  const mean = `${signed && s.mean > 0 ? "+" : ""}${s.mean.toFixed(4)}`;
+  return s.std === null ? mean : `${mean} ± ${s.std.toFixed(4)}`;
 }
