@@ -160,9 +160,9 @@ async function implement(ctx: ExperimentContext, exp: Experiment): Promise<Exper
   } else {
     code = generateLayer(GenomeSchema.parse(exp.genome), motivation);
   }
-  const codeHash = await archive.putCode(code);
-  const commit = await archive.commitCandidate(exp.id, code, `${exp.name} (${exp.id})\n\n${motivation}`, parent?.commit ?? null);
-  const next = await archive.updateExperiment(exp.id, { codeHash, commit, status: "implemented" });
+  // commitCandidate stores the code and records its hash and commit on the experiment.
+  await archive.commitCandidate(exp.id, code, `${exp.name} (${exp.id})\n\n${motivation}`, parent?.commit ?? null);
+  const next = await archive.updateExperiment(exp.id, { status: "implemented" });
   failpoint("implemented");
   return next;
 }
@@ -205,9 +205,9 @@ async function repair(ctx: ExperimentContext, exp: Experiment, stage: "probe" | 
     await archive.updateExperiment(exp.id, { repairs: [...done, attempt] });
     return null;
   }
-  const commit = await archive.commitCandidate(exp.id, out.value.code, `${exp.name} (${exp.id}): repair ${n} after ${stage} ${attempt.errorKind}\n\n${attempt.diagnosis}`, exp.commit);
+  await archive.commitCandidate(exp.id, out.value.code, `${exp.name} (${exp.id}): repair ${n} after ${stage} ${attempt.errorKind}\n\n${attempt.diagnosis}`, exp.commit);
   return archive.updateExperiment(exp.id, {
-    codeHash: attempt.codeHash, commit, repairs: [...done, attempt], stages: {}, fingerprint: null, status: "implemented",
+    repairs: [...done, attempt], stages: {}, fingerprint: null, status: "implemented",
   }, { note: `repair ${n}: ${attempt.errorKind}` });
 }
 
