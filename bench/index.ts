@@ -1,18 +1,26 @@
 // `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2]`: every number printed here is measured in this one run on this machine,
-// and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, archive,
-// campaign. Nothing here is a pass/fail test; targets are printed next to the measurements.
+// and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, asi-arch,
+// archive, campaign. Nothing here is a pass/fail test; targets are printed next to the measurements.
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { execa } from "execa";
-import { EXPERIMENTS_DIR } from "../src/paths.ts";
+import { EXPERIMENTS_DIR, PROJECT_ROOT } from "../src/paths.ts";
 import { findPython } from "../src/runner/python.ts";
 import { benchSmoke } from "./smoke.ts";
 import { benchCampaign, CAMPAIGN_BENCH_DEFAULTS } from "./campaign.ts";
+
+const ASI_ARCH_PROGRAMS = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch", "programs.json");
 
 const SECTIONS: Record<string, () => Promise<string>> = {
   smoke: benchSmoke,
   ops: () => python("harness.bench_ops"),
   probes: () => python("harness.bench_probes"),
   proxy: () => python("harness.bench_proxy", "--preset", "quick"),
+  // ASI-Arch's published layers (../shared, absent in a user's clone) through the same quick preset, two at a time.
+  "asi-arch": async () => fs.existsSync(ASI_ARCH_PROGRAMS)
+    ? python("harness.bench_proxy", "--preset", "quick", "--programs", ASI_ARCH_PROGRAMS, "--parallel", "2")
+    : `skipped: ${ASI_ARCH_PROGRAMS} is absent`,
   archive: async () => (await import("./archive.ts")).benchArchive(),
   campaign: () => benchCampaign({
     preset: flag("--campaign-preset") ?? CAMPAIGN_BENCH_DEFAULTS.preset,

@@ -1,10 +1,13 @@
-"""Proxy-stage bench: `python -m harness.bench_proxy [--preset quick] [--json] [--layers a,b] [--seed 0]`.
+"""Proxy-stage bench: `python -m harness.bench_proxy [--preset quick] [--json] [--layers a,b] [--seed 0]
+[--programs programs.json] [--parallel N]`.
 
 Runs every baseline layer in experiments/layers/ (the class named first in each file's __all__) through the
 proxy preset, each as a real harness child process (`python -m harness.run`), one after another, and reports per
 layer: the proxy stage's wall time as the orchestrator sees it (process start to exit), the harness's own
 wall_s, CPU training tokens/s, the summary score and the per-task metrics. Runs are sequential so the numbers are
 side by side on one machine; compare them only within one invocation.
+`--programs FILE` runs the layers of an ASI-Arch-style records file instead ([{"name", "program"}], class
+DeltaNet, dtype auto: e.g. ../shared/asi-arch/programs.json); `--parallel N` runs N at a time (one thread each).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -53,30 +57,50 @@ def run_one(spec: dict, workdir: Path, timeout: float) -> Tuple[dict, float]:
     return json.loads(result_path.read_text()), wall
 
 
-def bench(preset: str, names: Optional[List[str]], seed: int) -> dict:
+def program_layers(programs: Path, folder: Path) -> List[Tuple[str, Path, str]]:
+    """(name, file, "DeltaNet") for each record of an ASI-Arch-style programs file, written into `folder`."""
+    found = []
+    for record in json.loads(programs.read_text()):
+        file = folder / f"{record['name']}.py"
+        file.write_text(record["program"])
+        found.append((record["name"], file, "DeltaNet"))
+    return found
+
+
+def bench(preset: str, names: Optional[List[str]], seed: int, programs: Optional[Path] = None,
+          parallel: int = 1) -> dict:
     base = proxy_preset(preset)
-    rows = []
     with tempfile.TemporaryDirectory(prefix="archlab-bench-proxy-") as tmp:
-        for name, file, cls in baseline_layers():
-            if names and name not in names:
-                continue
-            spec = {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed}
-            result, wall = run_one(spec, Path(tmp), timeout=base.get("timeout_s", 600) + 120)
-            rows.append({"layer": name, "class": cls, "status": result["status"],
-                         "error": (result.get("error") or {}).get("message"),
-                         "proxy_wall_s": round(wall, 2), "harness_wall_s": result.get("wall_s"),
-                         "tokens_per_s": result.get("tokens_per_s") and round(result["tokens_per_s"]),
-                         "params": (result.get("params") or {}).get("total"),
-                         "metrics": {k: round(v, 4) for k, v in (result.get("metrics") or {}).items()
-                                     if isinstance(v, (int, float))}})
-    return {"preset": preset, "seed": seed, "threads": base.get("threads") or os.cpu_count(), "rows": rows}
+        layers = program_layers(programs, Path(tmp)) if programs else baseline_layers()
+        layers = [(name, file, cls) for name, file, cls in layers if not names or name in names]
+
+        def measure(layer: Tuple[str, Path, str]) -> dict:
+            name, file, cls = layer
+            workdir = Path(tmp) / "runs" / name
+            workdir.mkdir(parents=True)
+            spec = {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed,
+                    "dtype": "auto"}
+            result, wall = run_one(spec, workdir, timeout=base.get("timeout_s", 600) + 120)
+            return {"layer": name, "class": cls, "status": result["status"],
+                    "error": (result.get("error") or {}).get("message"),
+                    "proxy_wall_s": round(wall, 2), "harness_wall_s": result.get("wall_s"),
+                    "tokens_per_s": result.get("tokens_per_s") and round(result["tokens_per_s"]),
+                    "params": (result.get("params") or {}).get("total"),
+                    "metrics": {k: round(v, 4) for k, v in (result.get("metrics") or {}).items()
+                                if isinstance(v, (int, float))}}
+
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            rows = list(pool.map(measure, layers))
+    return {"preset": preset, "seed": seed, "threads": base.get("threads") or os.cpu_count(), "parallel": parallel,
+            "rows": rows}
 
 
 def table(report: dict) -> str:
     metric_keys = [k for k in (report["rows"][0]["metrics"] if report["rows"] else {})
                    if not k.endswith("/loss") and k != "eval_loss"]
     head = ["layer", "status", "wall s", "tok/s"] + metric_keys
-    lines = [f"proxy preset {report['preset']!r}, seed {report['seed']}, threads {report['threads']}",
+    lines = [f"proxy preset {report['preset']!r}, seed {report['seed']}, threads {report['threads']}, "
+             f"{report['parallel']} at a time",
              "  ".join(f"{h:>14}" for h in head)]
     for r in report["rows"]:
         cells = [r["layer"], r["status"], f"{r['proxy_wall_s']:.1f}", str(r["tokens_per_s"] or "-")]
@@ -91,8 +115,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--layers", default="", help="comma-separated layer file stems (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--programs", type=Path, help="an ASI-Arch-style records file to take the layers from")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time (default 1: side by side timings)")
     args = parser.parse_args(argv)
-    report = bench(args.preset, [n for n in args.layers.split(",") if n] or None, args.seed)
+    if args.programs and not args.programs.is_file():
+        parser.error(f"no such programs file: {args.programs}")
+    report = bench(args.preset, [n for n in args.layers.split(",") if n] or None, args.seed, args.programs,
+                   max(1, args.parallel))
     print(json.dumps(report, indent=1) if args.json else table(report))
     return 0 if all(r["status"] == "ok" for r in report["rows"]) else 1
 
