@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -63,47 +64,68 @@ def report(title: str, results: dict, keys: list) -> dict:
 
 # ---- MQAR: softmax attention > DeltaNet > linear attention, at a state too small for the pairs ----------------
 # d=128 (MAD's width): at d=64 softmax attention does not learn MQAR within a CPU budget (0.10-0.26 after 600-2,000
-# steps at K=4..16), at d=128 it does (0.96 after 600 steps at K=4). With the baselines' default state (8 heads of
-# 16x16) DeltaNet also solves K=4 (and K=16: 0.99), so nothing separates them; the published gap appears where
-# the recurrent state is too small for the pairs (Zoology). So every recurrent layer gets the same small state,
-# 8 heads of 4 (key) x 16 (value), through its own documented arguments; attention keeps its usual heads.
+# steps at K=4..16), at d=128 it does. With the baselines' default state (8 heads of 16x16) DeltaNet also solves
+# K=4 (and K=16: 0.99), so nothing separates them; the published gap appears where the recurrent state is too
+# small for the pairs (Zoology). So every recurrent layer gets the same small state, 8 heads of 4 (key) x 16
+# (value), through its own documented arguments; attention keeps its usual heads.
+# 1,200 steps, because the delta-rule layers learn MQAR late and at a seed-dependent step: at 600 steps DeltaNet
+# measured 0.44 / 0.18 / 0.06 on seeds 0 / 1 / 2 (mean below linear attention's steady 0.24 / 0.26 / 0.25), and
+# seed 2 reaches 0.75 at 1,200. Hence several seeds for the delta-rule layers, and every comparison is judged
+# against their seed spread; attention and linear attention varied little and run one seed.
 # Gated DeltaNet runs without its output gate (use_gate=False, DeltaNet's default too): with the gate, its early
-# learning stalls at chance on MQAR at these budgets (0.02 at 600 steps where DeltaNet has 0.96).
+# learning stalls at chance on MQAR at these budgets (0.02 at 600 steps where DeltaNet had 0.96 at a larger state).
 MQAR_STAGE = {
     "model": {"num_layers": 2, "hidden_size": 128, "num_heads": 8},
-    "train": {"steps": 600, "batch_size": 64, "lr": 3e-3, "warmup_steps": 50, "log_every": 100},
+    "train": {"steps": 1200, "batch_size": 64, "lr": 3e-3, "warmup_steps": 50, "log_every": 100},
     "data": {"kind": "tasks", "eval_batches": 4,
              "tasks": [{"name": "mqar", "vocab_size": 128, "seq_len": 64, "num_pairs": 4}]},
-    "timeout_s": 900,
+    "timeout_s": 1800,
 }
 SMALL_STATE = {"attention": {}, "delta_net": {"expand_k": 0.25}, "linear_attention": {"expand_k": 0.25},
                "gated_delta_net": {"head_dim": 4, "expand_v": 4.0, "use_gate": False}}
+MQAR_SEEDS = {"attention": [0], "linear_attention": [0], "delta_net": [0, 1, 2], "gated_delta_net": [0, 1, 2]}
 
 
 @pytest.fixture(scope="module")
 def mqar(tmp_path_factory):
+    """{layer: [acc per seed]}."""
     specs = {}
     for name, kwargs in SMALL_STATE.items():
-        spec = baseline_spec(name, MQAR_STAGE)
-        spec["layer"]["kwargs"] = kwargs
-        specs[name] = spec
-    results = run_layers(specs, tmp_path_factory.mktemp("mqar"))
-    return report("MQAR V=128 L=64 K=4, d=128, 600 steps x 64 (recurrent state 8 x 4x16)", results,
-                  ["mqar/acc", "mqar/loss"])
+        for seed in MQAR_SEEDS[name]:
+            spec = baseline_spec(name, MQAR_STAGE)
+            spec["layer"]["kwargs"] = kwargs
+            specs[f"{name}@{seed}"] = {**spec, "seed": seed}
+    results = run_layers(specs, tmp_path_factory.mktemp("mqar"), timeout=2400)
+    table = report("MQAR V=128 L=64 K=4, d=128, 1,200 steps x 64 (recurrent state 8 x 4x16)", results,
+                   ["mqar/acc", "mqar/loss"])
+    acc = {}
+    for key, row in table.items():
+        acc.setdefault(key.split("@")[0], []).append(row["mqar/acc"])
+    for name, values in acc.items():
+        print(f"  {name:18s} mean {statistics.mean(values):.3f} spread {spread(values):.3f} over {len(values)} seed(s)")
+    return acc
+
+
+def spread(values: list) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def test_mqar_ranks_attention_over_deltanet_over_linear_attention(mqar):
-    acc = {name: row["mqar/acc"] for name, row in mqar.items()}
-    assert acc["attention"] > 0.9
-    assert acc["attention"] > acc["delta_net"] + 0.2
-    assert acc["delta_net"] > acc["linear_attention"] + 0.1
+    delta, noise = statistics.mean(mqar["delta_net"]), spread(mqar["delta_net"])
+    attention, linear = mqar["attention"][0], mqar["linear_attention"][0]
+    assert attention > 0.9
+    assert attention - delta > noise
+    assert delta - linear > noise
 
 
-@pytest.mark.xfail(strict=False, reason="measured 0.13 vs DeltaNet 0.44 at 600 steps: Gated DeltaNet learns "
-                   "MQAR slower within CPU budgets, probably its Mamba2 decay init (A~U[1,16], dt~logU[1e-3,1e-1]) "
-                   "forgetting the pairs early (with A=1 at init it leaves chance earlier; not isolated further)")
+@pytest.mark.xfail(strict=False, reason="measured 0.55 / 0.02 / 0.05 (mean 0.21 +- 0.30) vs DeltaNet 0.96 / 0.86 / 0.75 "
+                   "(0.86 +- 0.11): on two of three seeds Gated DeltaNet ends at chance (loss ~ ln 64), its decay "
+                   "having learned to forget the pairs; the chunked gated delta rule matches the naive recurrence "
+                   "(values and gradients) even at decays of -100 per step, so this is training dynamics, not "
+                   "numerics. Not isolated further (suspects: Adam's fixed-size steps on A_log/dt_bias at lr 3e-3)")
 def test_mqar_gated_deltanet_keeps_up_with_deltanet(mqar):
-    assert mqar["gated_delta_net"]["mqar/acc"] >= mqar["delta_net"]["mqar/acc"] - 0.05
+    noise = max(spread(mqar["delta_net"]), spread(mqar["gated_delta_net"]))
+    assert statistics.mean(mqar["gated_delta_net"]) >= statistics.mean(mqar["delta_net"]) - noise
 
 
 # ---- MAD-style tasks: delta-rule layers solve recall, noisy recall and selective copying ---------------------
