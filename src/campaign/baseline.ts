@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { spread } from "../analyst/seeds.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 
@@ -48,9 +49,9 @@ export function combineSeeds(results: readonly RunResult[]): Record<string, numb
   }
   const out: Record<string, number> = {};
   for (const [k, vs] of values) {
-    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    const { mean, std } = spread(vs);
     out[k] = mean;
-    if (vs.length > 1) out[`${k}:std`] = Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1));
+    if (std !== null) out[`${k}:std`] = std;
   }
   return out;
 }

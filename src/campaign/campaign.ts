@@ -261,7 +261,8 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: st
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
   }));
   const key = baselineKey(specs);
-  const cached = cachedBaseline(path.join(archive.dir, "baselines"), key);
+  const cacheDir = path.join(archive.dir, "baselines");
+  const cached = cachedBaseline(cacheDir, key);
   if (cached) {
     const metrics = combineSeeds(cached.results);
     emit({ type: "baseline", cached: true, metrics });
@@ -274,7 +275,7 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: st
     if (run.result.status !== "ok") return null; // fitness then has no loss/benchmark terms; recorded per experiment
     results.push(run.result);
   }
-  storeBaseline(path.join(archive.dir, "baselines"), { key, layer: config.baseline.path, results });
+  storeBaseline(cacheDir, { key, layer: config.baseline.path, results });
   const metrics = combineSeeds(results);
   emit({ type: "baseline", cached: false, metrics });
   return metrics;

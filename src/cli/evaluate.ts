@@ -84,9 +84,10 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   const results: RunResult[] = [];
   for (const seed of seeds) {
     const dir = seeds.length === 1 ? runDir : path.join(runDir, `seed${seed}`);
-    const { result, logPath } = await run(specFor({ path: file, className: opts.class, kwargs: layerKwargs }, seed, dir), labelOf(file, seeds, seed));
+    const label = labelOf(file, seeds, seed);
+    const { result, logPath } = await run(specFor({ path: file, className: opts.class, kwargs: layerKwargs }, seed, dir), label);
     results.push(result);
-    if (!opts.json) process.stdout.write(formatResult(labelOf(file, seeds, seed), result, logPath) + "\n");
+    if (!opts.json) process.stdout.write(formatResult(label, result, logPath) + "\n");
   }
   if (!baselineFile && seeds.length === 1) {
     if (opts.json) process.stdout.write(JSON.stringify(results[0], null, 2) + "\n");
