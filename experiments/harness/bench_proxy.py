@@ -15,17 +15,14 @@ import argparse
 import ast
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from .launch import EXPERIMENTS, Launched, launch_all
 from .tasks import proxy_preset
 
-EXPERIMENTS = Path(__file__).resolve().parent.parent
 LAYERS = EXPERIMENTS / "layers"
 
 
@@ -42,19 +39,6 @@ def baseline_layers(folder: Path = LAYERS) -> List[Tuple[str, Path, str]]:
         if names:
             found.append((file.stem, file, names[0]))
     return found
-
-
-def run_one(spec: dict, workdir: Path, timeout: float) -> Tuple[dict, float]:
-    spec_path, result_path = workdir / "spec.json", workdir / "result.json"
-    spec = {**spec, "result_path": str(result_path)}
-    spec_path.write_text(json.dumps(spec))
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0 or not result_path.is_file():
-        return {"status": "failed", "error": {"message": proc.stderr[-500:]}}, wall
-    return json.loads(result_path.read_text()), wall
 
 
 def program_layers(programs: Path, folder: Path) -> List[Tuple[str, Path, str]]:
@@ -74,25 +58,23 @@ def bench(preset: str, names: Optional[List[str]], seed: int, programs: Optional
         layers = program_layers(programs, Path(tmp)) if programs else baseline_layers()
         layers = [(name, file, cls) for name, file, cls in layers if not names or name in names]
 
-        def measure(layer: Tuple[str, Path, str]) -> dict:
-            name, file, cls = layer
-            workdir = Path(tmp) / "runs" / name
-            workdir.mkdir(parents=True)
-            spec = {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed,
-                    "dtype": "auto"}
-            result, wall = run_one(spec, workdir, timeout=base.get("timeout_s", 600) + 120)
-            return {"layer": name, "class": cls, "status": result["status"],
-                    "error": (result.get("error") or {}).get("message"),
-                    "proxy_wall_s": round(wall, 2), "harness_wall_s": result.get("wall_s"),
-                    "tokens_per_s": result.get("tokens_per_s") and round(result["tokens_per_s"]),
-                    "params": (result.get("params") or {}).get("total"),
-                    "metrics": {k: round(v, 4) for k, v in (result.get("metrics") or {}).items()
-                                if isinstance(v, (int, float))}}
-
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            rows = list(pool.map(measure, layers))
+        specs = {name: {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed,
+                        "dtype": "auto"} for name, file, cls in layers}
+        runs = launch_all(specs, Path(tmp) / "runs", timeout=base.get("timeout_s", 600) + 120, parallel=parallel)
+        rows = [row(name, cls, runs[name]) for name, _, cls in layers]
     return {"preset": preset, "seed": seed, "threads": base.get("threads") or os.cpu_count(), "parallel": parallel,
             "rows": rows}
+
+
+def row(name: str, cls: str, launched: Launched) -> dict:
+    result = launched.result or {"status": "failed", "error": {"message": launched.log_tail(500)}}
+    return {"layer": name, "class": cls, "status": result["status"],
+            "error": (result.get("error") or {}).get("message"),
+            "proxy_wall_s": round(launched.wall_s, 2), "harness_wall_s": result.get("wall_s"),
+            "tokens_per_s": result.get("tokens_per_s") and round(result["tokens_per_s"]),
+            "params": (result.get("params") or {}).get("total"),
+            "metrics": {k: round(v, 4) for k, v in (result.get("metrics") or {}).items()
+                        if isinstance(v, (int, float))}}
 
 
 def table(report: dict) -> str:

@@ -6,16 +6,14 @@ why they are what they are, sit next to each check; the README's evaluation sect
 """
 from __future__ import annotations
 
-import json
 import math
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXPERIMENTS, LAYERS, asi_arch_names
+from conftest import LAYERS, asi_arch_names
+from harness.launch import launch_all
 from harness.tasks import proxy_preset
 
 pytestmark = pytest.mark.slow
@@ -26,24 +24,11 @@ BASELINES = {"attention": ("attention.py", "Attention"), "delta_net": ("delta_ne
 
 
 def run_layers(specs: dict, tmp_path: Path, parallel: int = 2, timeout: float = 900) -> dict:
-    """Runs `python -m harness.run` on each {name: spec}, `parallel` at a time; returns {name: result}."""
-    pending, running, results = list(specs.items()), [], {}
-    while pending or running:
-        while pending and len(running) < parallel:
-            name, spec = pending.pop(0)
-            folder = tmp_path / name
-            folder.mkdir(parents=True)
-            spec = {**spec, "result_path": str(folder / "result.json")}
-            (folder / "spec.json").write_text(json.dumps(spec))
-            log = open(folder / "log.txt", "w")
-            proc = subprocess.Popen([sys.executable, "-m", "harness.run", str(folder / "spec.json")],
-                                    cwd=EXPERIMENTS, stdout=subprocess.DEVNULL, stderr=log)
-            running.append((name, proc, folder, log))
-        name, proc, folder, log = running.pop(0)
-        assert proc.wait(timeout=timeout) == 0, (folder / "log.txt").read_text()[-3000:]
-        log.close()
-        results[name] = json.loads((folder / "result.json").read_text())
-    return results
+    """Runs each {name: spec} in a harness child process, `parallel` at a time; returns {name: result}."""
+    runs = launch_all(specs, tmp_path, timeout, parallel)
+    for name, launched in runs.items():
+        assert launched.result is not None, (name, launched.log_tail())
+    return {name: launched.result for name, launched in runs.items()}
 
 
 def baseline_spec(name: str, stage: dict) -> dict:
