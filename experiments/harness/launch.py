@@ -18,7 +18,6 @@ EXPERIMENTS = Path(__file__).resolve().parent.parent
 @dataclass
 class Launched:
     result: Optional[dict]   # the result file, None when the run exited non-zero or wrote none
-    returncode: int
     wall_s: float            # process start to exit, as the orchestrator sees it
     log: Path
 
@@ -37,7 +36,7 @@ def launch(spec: dict, folder: Path, timeout: float) -> Launched:
                               stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
     wall = time.perf_counter() - started
     result = json.loads(result_path.read_text()) if proc.returncode == 0 and result_path.is_file() else None
-    return Launched(result, proc.returncode, wall, log_path)
+    return Launched(result, wall, log_path)
 
 
 def launch_all(specs: Dict[str, dict], folder: Path, timeout: float, parallel: int = 1) -> Dict[str, Launched]:
