@@ -13,7 +13,7 @@ import { importCognition } from "../src/cognition/base.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
 import { readAgentLog } from "../src/llm/log.ts";
 import { judgeScore } from "../src/llm/replies.ts";
-import { genomeKey, SEED_GENOMES } from "../src/researcher/genome.ts";
+import { genomeKey, SEED_GENOMES } from "../src/contracts/genome.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
 import { reply, startOpenAIServer, type OpenAIServer } from "./support/openaiServer.ts";
 import { scriptAgents } from "./support/scriptedAgents.ts";

@@ -11,7 +11,7 @@ import type { CognitionBase } from "../cognition/base.ts";
 import { formatCognition } from "../cognition/base.ts";
 import type { CallContext, LlmClient } from "../llm/client.ts";
 import { AnalystReply, judgeScore, JudgeReply, SummariserReply, unresolvedCitations } from "../llm/replies.ts";
-import { clip, describeExperiment } from "../researcher/context.ts";
+import { clip, describeExperiment } from "./describe.ts";
 
 export type AgentResult<T> = { ok: true; value: T } | { ok: false; kind: string; message: string };
 

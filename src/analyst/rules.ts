@@ -4,7 +4,7 @@
  * the experience the proposer reads. Pure functions over records.
  */
 import type { Experiment } from "../contracts/experiment.ts";
-import { prefKey, type GeneName, type Preferences } from "../researcher/genome.ts";
+import { prefKey, type GeneName, type Preferences } from "../contracts/genome.ts";
 
 /** Metrics where lower is better; everything else is higher-is-better. */
 export function lowerIsBetter(metric: string): boolean {

@@ -14,7 +14,8 @@ import { LlmClient } from "../llm/client.ts";
 import { ledgerEntryFor, type LlmUsage } from "../llm/log.ts";
 import { apiKeyFrom, type Env } from "../llm/model.ts";
 import { MotivationIndex } from "../researcher/novelty.ts";
-import type { AgentsConfig, CampaignConfig } from "./config.ts";
+import type { AgentsConfig } from "../contracts/agents.ts";
+import type { CampaignConfig } from "./config.ts";
 
 export interface Agents {
   client: LlmClient;

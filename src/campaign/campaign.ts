@@ -13,7 +13,7 @@ import { Archive } from "../archive/archive.ts";
 import { BudgetExceeded } from "../llm/budget.ts";
 import type { LlmUsage } from "../llm/log.ts";
 import type { Env } from "../llm/model.ts";
-import { genomeKey, SEED_GENOMES } from "../researcher/genome.ts";
+import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";

@@ -14,7 +14,7 @@ import { computeFitness } from "../analyst/fitness.ts";
 import { analyseWithLlm, analystInputs, judgeWithLlm, summariseWithLlm } from "../analyst/llmAnalyst.ts";
 import { generateLayer } from "../engineer/codegen.ts";
 import { implementWithLlm, repairWithLlm } from "../engineer/llmEngineer.ts";
-import { GenomeSchema } from "../researcher/genome.ts";
+import { GenomeSchema } from "../contracts/genome.ts";
 import type { Archive } from "../archive/archive.ts";
 import { stageSpec } from "../runner/stages.ts";
 import type { Agents } from "./agents.ts";

@@ -3,7 +3,7 @@
  * and calls the fast primitives (experiments/archlab_ops) instead of re-implementing recurrences.
  * The output is deterministic: the same genome always gives the same file (and code hash).
  */
-import { genomeKey, genomeName, normalise, type Genome } from "../researcher/genome.ts";
+import { genomeKey, genomeName, normalise, type Genome } from "../contracts/genome.ts";
 
 const HEADS: Record<Genome["heads"], string> = {
   half: "max(1, num_heads // 2)",

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Experiment, Note } from "../contracts/experiment.ts";
 import { syntheticExperiment } from "../archive/fixtures.ts";
-import { approxTokens, curateExemplars, describeExperiment, genomeSpace, relevantNotes, type ExemplarCandidate } from "./context.ts";
-import { SEED_GENOMES } from "./genome.ts";
+import { approxTokens, describeExperiment } from "../analyst/describe.ts";
+import { curateExemplars, genomeSpace, relevantNotes, type ExemplarCandidate } from "./context.ts";
+import { SEED_GENOMES } from "../contracts/genome.ts";
 
 const cand = (id: string, fullChars: number, briefChars: number, source: ExemplarCandidate["source"] = "top"): ExemplarCandidate =>
   ({ id, source, full: "f".repeat(fullChars), brief: "b".repeat(briefChars) });

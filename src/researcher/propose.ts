@@ -6,9 +6,9 @@
 import type { Experiment } from "../contracts/experiment.ts";
 import type { GeneEffect } from "../analyst/rules.ts";
 import {
-  crossover, genomeKey, genomeName, GenomeSchema, mutate, prefKey, randomGenome, SEED_GENOMES,
-  type GeneChange, type Genome, type Preferences,
-} from "./genome.ts";
+  genomeKey, genomeName, GenomeSchema, prefKey, SEED_GENOMES, type GeneChange, type Genome, type Preferences,
+} from "../contracts/genome.ts";
+import { crossover, mutate, randomGenome } from "./operators.ts";
 import type { Rng } from "./rng.ts";
 import { selectParent, type Candidate, type SamplingConfig } from "./sampling.ts";
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { crossover, GENE_NAMES, genomeKey, GenomeSchema, mutate, normalise, prefKey, randomGenome, SEED_GENOMES } from "./genome.ts";
+import { GENE_NAMES, genomeKey, GenomeSchema, normalise, prefKey, SEED_GENOMES } from "../contracts/genome.ts";
+import { crossover, mutate, randomGenome } from "./operators.ts";
 import { seededRng } from "./rng.ts";
 
 const delta = SEED_GENOMES.delta_net!;
 
-describe("genome", () => {
+describe("genome operators", () => {
   it("every seed is a valid genome with a distinct key", () => {
     const keys = Object.values(SEED_GENOMES).map((g) => (GenomeSchema.parse(g), genomeKey(g)));
     expect(new Set(keys).size).toBe(keys.length);
