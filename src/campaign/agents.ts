@@ -1,8 +1,8 @@
 /**
  * The LLM agents of a campaign (issue 7), made when the campaign has an `llm:` section: one client (key checked
  * and prices checked before anything else happens), the dollar budget (what earlier runs of the campaign spent
- * counts), the meter that turns every request into a ledger entry and the experiment's costs, the cognition base
- * and the index of archived motivations the novelty gate searches. Offline campaigns have none of this.
+ * counts), the meter that turns every request into a ledger entry and the experiment's costs, and the cognition
+ * base. Offline campaigns have none of this.
  */
 import path from "node:path";
 import type { Costs } from "../contracts/experiment.ts";
@@ -13,7 +13,6 @@ import { BudgetGuard } from "../llm/budget.ts";
 import { LlmClient } from "../llm/client.ts";
 import { ledgerEntryFor, type LlmUsage } from "../llm/log.ts";
 import { apiKeyFrom, type Env } from "../llm/model.ts";
-import { MotivationIndex } from "../researcher/novelty.ts";
 import type { AgentsConfig } from "../contracts/agents.ts";
 import type { CampaignConfig } from "./config.ts";
 
@@ -22,7 +21,6 @@ export interface Agents {
   guard: BudgetGuard;
   config: AgentsConfig;
   cognition: CognitionBase;
-  motivations: MotivationIndex;
   meter: Meter;
   /** The experiment's agent log: runs/<id>/agents.jsonl. */
   logFile(id: string): string;
@@ -80,13 +78,11 @@ export async function startAgents(made: { client: LlmClient; guard: BudgetGuard 
   // A resumed campaign keeps its budget: what its earlier runs spent counts.
   const spent = archive.ledger({ campaign: campaignId }).filter((l) => l.kind === "llm");
   made.guard.add(spent.reduce((s, l) => s + l.dollars, 0), spent.reduce((s, l) => s + l.tokensIn + l.tokensOut, 0));
-  const ids = archive.summaries().map((s) => s.id);
   return {
     client: made.client,
     guard: made.guard,
     config: config.agents,
     cognition: CognitionBase.load(archive.dir),
-    motivations: await MotivationIndex.load(ids, (id) => archive.readText(id, "motivation")),
     meter: new Meter(archive, campaignId),
     logFile: (id) => path.join(archive.dir, "runs", id, "agents.jsonl"),
   };

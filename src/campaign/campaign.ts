@@ -10,6 +10,7 @@ import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
+import { Gate } from "../gate/gate.ts";
 import { BudgetExceeded } from "../llm/budget.ts";
 import type { LlmUsage } from "../llm/log.ts";
 import type { Env } from "../llm/model.ts";
@@ -63,6 +64,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const campaign = await openCampaign(archive, config, now());
     const agents = llm ? await startAgents(llm, config, archive, campaign.id) : null;
     if (agents) sink = (usage) => agents.meter.record(usage);
+    const gate = await Gate.open(archive, { text: agents !== null });
     let llmStop: string | null = null;
     const mine = () => archive.experiments({ campaign: campaign.id });
     const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status));
@@ -104,7 +106,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       const slot = free.shift()!;
       try {
         const done = await runExperiment({
-          archive, config, campaignId: campaign.id, signal,
+          archive, gate, config, campaignId: campaign.id, signal,
           evaluate: evaluateIn(slot, exp.id),
           baselineMetrics: baseline, agents,
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
@@ -136,7 +138,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
-      const taken = new Set(all.map((e) => e.genomeKey).filter((k): k is string => k !== null));
+      const taken = gate.takenKeys(all);
       const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
@@ -147,13 +149,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         return proposal ? recordProposal(archive, campaign.id, proposal) : null;
       }
       try {
-        const record = await proposeWithLlm(agents, archive, config, rng, taken, offline, signal);
+        const record = await proposeWithLlm(agents, archive, gate, config, rng, taken, offline, signal);
         if (typeof record === "string") {
           llmStop = record;
           return null;
         }
         const exp = await recordProposal(archive, campaign.id, record);
-        agents.motivations.add(exp.id, record.motivation);
+        gate.recorded(exp.id, record.motivation);
         return exp;
       } catch (err) {
         if (err instanceof BudgetExceeded) llmStop = err.message;
@@ -197,12 +199,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
  * A string: why nothing can be proposed.
  */
 async function proposeWithLlm(
-  agents: Agents, archive: Archive, config: CampaignConfig, rng: Rng, taken: ReadonlySet<string>,
+  agents: Agents, archive: Archive, gate: Gate, config: CampaignConfig, rng: Rng, taken: ReadonlySet<string>,
   offline: () => Proposal | null, signal: AbortSignal,
 ): Promise<ProposalRecord | string> {
   const id = await archive.newId();
   const outcome = await planWithLlm({
-    client: agents.client, archive, cognition: agents.cognition, motivations: agents.motivations, agents: agents.config,
+    client: agents.client, archive, cognition: agents.cognition, gate, agents: agents.config,
     sampling: config.proposer.sampling, rng, experimentId: id, logFile: agents.logFile(id), taken, signal,
   });
   const costs = agents.meter.take(id);

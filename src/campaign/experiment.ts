@@ -16,6 +16,7 @@ import { generateLayer } from "../engineer/codegen.ts";
 import { implementWithLlm, repairWithLlm } from "../engineer/llmEngineer.ts";
 import { GenomeSchema } from "../contracts/genome.ts";
 import type { Archive } from "../archive/archive.ts";
+import type { Gate } from "../gate/gate.ts";
 import { stageSpec } from "../runner/stages.ts";
 import type { Agents } from "./agents.ts";
 import { threadsPerSlot, type CampaignConfig } from "./config.ts";
@@ -24,6 +25,8 @@ import { failpoint } from "./failpoint.ts";
 
 export interface ExperimentContext {
   archive: Archive;
+  /** Rejects a probed candidate that behaves exactly like an archived one. */
+  gate: Gate;
   config: CampaignConfig;
   campaignId: string;
   /** Runs one harness spec in this experiment's slot; resolves with its result (aborted runs included). */
@@ -112,8 +115,8 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
       if (repaired) { exp = repaired; continue; }
       return finish(ctx, exp, "rejected", stageReason(probe.summary));
     }
-    const twin = probe.summary.fingerprint ? archive.findByFingerprint(probe.summary.fingerprint).find((e) => e.id !== exp.id) : undefined;
-    if (twin) return finish(ctx, exp, "rejected", `duplicate: behaves exactly like ${twin.id} (${twin.name}), fingerprint ${probe.summary.fingerprint}`);
+    const repeat = ctx.gate.behaviour(exp, probe.summary.fingerprint);
+    if (repeat) return finish(ctx, exp, "rejected", repeat);
 
     exp = await transition(ctx, exp, "training");
     const proxy = await runStage(ctx, exp, "proxy");

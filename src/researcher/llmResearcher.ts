@@ -11,25 +11,27 @@ import type { Archive } from "../archive/archive.ts";
 import type { CognitionBase } from "../cognition/base.ts";
 import { formatCognition } from "../cognition/base.ts";
 import type { LlmClient, StructuredOutcome } from "../llm/client.ts";
-import { NoveltyReply, ResearcherReply } from "../llm/replies.ts";
+import { ResearcherReply } from "../llm/replies.ts";
 import type { AgentsConfig } from "../contracts/agents.ts";
 import { clip, describeExperiment } from "../analyst/describe.ts";
 import { curateExemplars, genomeSpace, relevantNotes, type ExemplarCandidate } from "./context.ts";
 import { GENE_NAMES, genomeKey, GenomeSchema, normalise, type Genome } from "../contracts/genome.ts";
 import { chooseMode, modeRecords } from "./modes.ts";
-import type { MotivationIndex, SimilarMotivation } from "./novelty.ts";
+import type { Gate } from "../gate/gate.ts";
+import type { NoveltyRecord } from "../gate/novelty.ts";
 import { rankedCandidates } from "./propose.ts";
 import type { Rng } from "./rng.ts";
 import { selectParent, type SamplingConfig } from "./sampling.ts";
 
 /** What the researcher reads from the archive. */
-export type ArchiveReader = Pick<Archive, "experiments" | "getExperiment" | "readText" | "readCode" | "notes" | "findByGenomeKey">;
+export type ArchiveReader = Pick<Archive, "experiments" | "getExperiment" | "readText" | "readCode" | "notes">;
 
 export interface ResearcherDeps {
   client: LlmClient;
   archive: ArchiveReader;
   cognition: CognitionBase;
-  motivations: MotivationIndex;
+  /** The gate: genome repeats and the text gate (BM25 neighbours + the LLM judge). */
+  gate: Gate;
   agents: AgentsConfig;
   sampling: SamplingConfig;
   rng: Rng;
@@ -40,14 +42,6 @@ export interface ResearcherDeps {
   taken: ReadonlySet<string>;
   signal?: AbortSignal;
   now?: () => Date;
-}
-
-export interface NoveltyRecord {
-  /** unchecked: the LLM verdict was off or failed; the plan went ahead. */
-  verdict: "novel" | "repeated" | "unchecked";
-  similar: SimilarMotivation[];
-  similarTo: string[];
-  reason: string;
 }
 
 export interface LlmPlan {
@@ -118,9 +112,8 @@ export async function planWithLlm(deps: ResearcherDeps): Promise<ResearchOutcome
     if (mode === "genome") {
       const genome = normalise(GenomeSchema.parse(reply.genome));
       const key = genomeKey(genome);
-      const twins = archive.findByGenomeKey(key);
-      if (key === parent.genomeKey || twins.length > 0 || deps.taken.has(key)) {
-        const ids = twins.map((t) => t.id);
+      const { repeated, ids } = deps.gate.genomeRepeats(key, deps.taken);
+      if (key === parent.genomeKey || repeated) {
         plan.novelty = { verdict: "repeated", similar: [], similarTo: ids.length ? ids : [parent.id], reason: "this genome is already in the archive" };
         avoid.push(`- Your plan "${plan.name}" proposed a genome that is already archived${ids.length ? ` as ${ids.map((i) => `[${i}]`).join(", ")}` : ""}: change different genes or values.`);
         continue;
@@ -130,38 +123,11 @@ export async function planWithLlm(deps: ResearcherDeps): Promise<ResearchOutcome
       plan.change = geneChange(GenomeSchema.parse(parent.genome), genome);
     }
 
-    plan.novelty = await checkNovelty(deps, plan, byId, (out) => fail("novelty", out));
+    plan.novelty = await deps.gate.text({ client: deps.client, config: agents.novelty, call, onFailure: (out) => fail("novelty", out) }, plan, byId);
     if (plan.novelty.verdict !== "repeated") return { kind: "plan", plan, failures };
     avoid.push(`- Your plan "${plan.name}" repeats ${plan.novelty.similarTo.map((i) => `[${i}]`).join(", ")}: ${plan.novelty.reason}`);
   }
   return { kind: "repeated", plan: last!, failures };
-}
-
-/** The novelty gate: BM25 neighbours of the plan's motivation and design, then the LLM's verdict on them. */
-async function checkNovelty(
-  deps: ResearcherDeps, plan: LlmPlan, byId: ReadonlyMap<string, Experiment>,
-  fail: (out: Extract<StructuredOutcome<unknown>, { ok: false }>) => void,
-): Promise<NoveltyRecord> {
-  const { agents } = deps;
-  const similar = deps.motivations.search(`${plan.motivation}\n${plan.design}`, agents.novelty.k, new Set([deps.experimentId]));
-  if (similar.length === 0) return { verdict: "novel", similar, similarTo: [], reason: "no archived motivation shares its terms" };
-  if (!agents.novelty.llm_check) return { verdict: "unchecked", similar, similarTo: [], reason: "LLM novelty check off (agents.novelty.llm_check)" };
-  const shown = similar.map((s) => {
-    const e = byId.get(s.id);
-    const head = e ? `### [${e.id}] ${e.name} (${e.status}${e.fitness ? `, fitness ${e.fitness.value.toFixed(4)}` : ""})` : `### [${s.id}]`;
-    return `${head}\n${clip(deps.motivations.text(s.id) ?? "", 1200)}`;
-  });
-  const out = await deps.client.callStructured("novelty", "novelty", {
-    candidate: `### ${plan.name}\nMotivation: ${plan.motivation}\nDesign: ${plan.design}`,
-    similar: shown.join("\n\n"),
-  }, NoveltyReply, { experimentId: deps.experimentId, logFile: deps.logFile, signal: deps.signal });
-  if (!out.ok) {
-    fail(out);
-    return { verdict: "unchecked", similar, similarTo: [], reason: `novelty check failed: ${out.message}` };
-  }
-  const known = new Set(similar.map((s) => s.id));
-  const similarTo = out.value.similar_to.filter((id) => known.has(id));
-  return { verdict: out.value.verdict, similar, similarTo: out.value.verdict === "repeated" && similarTo.length === 0 ? [similar[0]!.id] : similarTo, reason: out.value.reason };
 }
 
 interface ResearchContext {

@@ -1,7 +1,7 @@
 /**
- * The text gate (DESIGN §2.3, issue 7): the archived motivations most similar to a new proposal, by BM25, so
- * a judge (the LLM novelty check) can reject repeats before any compute. The index lives for a campaign and
- * grows as proposals are recorded.
+ * The text gate's index (DESIGN §2.3, issue 7): the archived motivations most similar to a new proposal, by
+ * BM25, so a judge (the LLM novelty check, novelty.ts) can reject repeats before any compute. The index lives
+ * for a campaign and grows as proposals are recorded.
  */
 import { Bm25Index } from "../cognition/bm25.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MotivationIndex } from "./novelty.ts";
+import { MotivationIndex } from "./motivations.ts";
 
 describe("motivation index", () => {
   it("finds the most similar archived motivations by BM25, skipping excluded ids, and grows", async () => {
