@@ -14,12 +14,12 @@ const ASI_ARCH_PROGRAMS = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch",
 
 const SECTIONS: Record<string, () => Promise<string>> = {
   smoke: benchSmoke,
-  ops: () => python("harness.bench_ops"),
-  probes: () => python("harness.bench_probes"),
-  proxy: () => python("harness.bench_proxy", "--preset", "quick"),
+  ops: () => python("bench.ops"),
+  probes: () => python("bench.probes"),
+  proxy: () => python("bench.proxy", "--preset", "quick"),
   // ASI-Arch's published layers (../shared, absent in a user's clone) through the same quick preset, two at a time.
   "asi-arch": async () => fs.existsSync(ASI_ARCH_PROGRAMS)
-    ? python("harness.bench_proxy", "--preset", "quick", "--programs", ASI_ARCH_PROGRAMS, "--parallel", "2")
+    ? python("bench.proxy", "--preset", "quick", "--programs", ASI_ARCH_PROGRAMS, "--parallel", "2")
     : `skipped: ${ASI_ARCH_PROGRAMS} is absent`,
   archive: async () => (await import("./archive.ts")).benchArchive(),
   campaign: () => benchCampaign({

@@ -134,7 +134,7 @@ def test_same_seed_gives_the_same_loss_curve():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is here: the GPU bench would run")
 def test_gpu_bench_exits_cleanly_without_cuda(capsys):
-    from harness import bench_gpu
+    from bench import gpu as bench_gpu
     assert bench_gpu.main([]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("bench_gpu: CUDA is not available")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import LAYERS, asi_arch_names
-from harness.bench_probes import baseline_layers
+from bench import baseline_layers
 from harness.loader import load_layer_class, prepare_imports
 from harness.probes import run_probes
 from harness.probes.common import FLOAT64, Candidate, Float64Mode
@@ -257,7 +257,7 @@ def test_asi_arch_layer(name, asi_arch_layer):
 
 
 def test_bench_probes_times_given_layers(capsys):
-    from harness.bench_probes import main
+    from bench.probes import main
     assert main(["--json", "--layer", str(FIXTURES / "causal_fft.py"), "--layer",
                  f"{FIXTURES / 'reverse_cumsum.py'}:DeltaNet"]) == 0
     out = json.loads(capsys.readouterr().out)

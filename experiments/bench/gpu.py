@@ -1,7 +1,7 @@
 """GPU benchmark: LM training tokens/s at the explore size for softmax attention and the DeltaNet family on
 each archlab_ops backend, side by side in one run on one GPU.
 
-    python -m harness.bench_gpu [--json] [--steps 10] [--warmup 3] [--batch 16] [--seq-len 2048] ...
+    python -m bench.gpu [--json] [--steps 10] [--warmup 3] [--batch 16] [--seq-len 2048] ...
 
 Explore size by default (DESIGN §4): 8 layers, d=256, 8 heads, L=2048, batch 16, vocab 32000, bf16 autocast,
 AdamW, the harness's own LM (model.py). Rows: SDPA attention (the reference), then DeltaNet and Gated DeltaNet
@@ -30,10 +30,10 @@ if str(EXPERIMENTS) not in sys.path:
 import archlab_ops  # noqa: E402
 from archlab_ops.dispatch import ENV_BACKEND, ENV_COMPILE  # noqa: E402
 
-from .loader import load_layer_class  # noqa: E402
-from .model import LM, LMConfig  # noqa: E402
-from .spec import TrainSpec  # noqa: E402
-from .train import autocast_for, make_optimizer  # noqa: E402
+from harness.loader import load_layer_class  # noqa: E402
+from harness.model import LM, LMConfig  # noqa: E402
+from harness.spec import TrainSpec  # noqa: E402
+from harness.train import autocast_for, make_optimizer  # noqa: E402
 
 LAYERS = EXPERIMENTS / "layers"
 # (label, file, class, op the layer calls or None, backend rows)
@@ -123,7 +123,7 @@ def run_row(label: str, file: str, class_name: str, op: Optional[str], backend: 
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench_gpu", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda", help="cuda (default) or cpu with --smoke, to check the script")
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=256)

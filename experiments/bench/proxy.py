@@ -1,4 +1,4 @@
-"""Proxy-stage bench: `python -m harness.bench_proxy [--preset quick] [--json] [--layers a,b] [--seed 0]
+"""Proxy-stage bench: `python -m bench.proxy [--preset quick] [--json] [--layers a,b] [--seed 0]
 [--programs programs.json] [--parallel N]`.
 
 Runs every baseline layer in experiments/layers/ (the class named first in each file's __all__) through the
@@ -12,7 +12,6 @@ DeltaNet, dtype auto: e.g. ../shared/asi-arch/programs.json); `--parallel N` run
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import sys
@@ -20,25 +19,18 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from .launch import EXPERIMENTS, Launched, launch_all
-from .tasks import proxy_preset
+from harness.launch import Launched, launch_all
+from harness.tasks import proxy_preset
 
-LAYERS = EXPERIMENTS / "layers"
+from . import LAYERS, baseline_layers
 
 
-def baseline_layers(folder: Path = LAYERS) -> List[Tuple[str, Path, str]]:
+def proxy_layers(folder: Path = LAYERS) -> List[Tuple[str, Path, str]]:
     """(name, file, class) for each layer file, the class being the first name in its __all__."""
-    found = []
-    for file in sorted(folder.glob("*.py")):
-        if file.name.startswith("_"):
-            continue
-        tree = ast.parse(file.read_text())
-        names = [node.value for stmt in tree.body if isinstance(stmt, ast.Assign)
-                 and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets)
-                 for node in getattr(stmt.value, "elts", []) if isinstance(node, ast.Constant)]
-        if names:
-            found.append((file.stem, file, names[0]))
-    return found
+    first: dict = {}
+    for file, cls in baseline_layers(folder):
+        first.setdefault(file, cls)
+    return [(file.stem, file, cls) for file, cls in first.items()]
 
 
 def program_layers(programs: Path, folder: Path) -> List[Tuple[str, Path, str]]:
@@ -55,7 +47,7 @@ def bench(preset: str, names: Optional[List[str]], seed: int, programs: Optional
           parallel: int = 1) -> dict:
     base = proxy_preset(preset)
     with tempfile.TemporaryDirectory(prefix="archlab-bench-proxy-") as tmp:
-        layers = program_layers(programs, Path(tmp)) if programs else baseline_layers()
+        layers = program_layers(programs, Path(tmp)) if programs else proxy_layers()
         layers = [(name, file, cls) for name, file, cls in layers if not names or name in names]
 
         specs = {name: {**base, "layer": {"path": str(file), "class_name": cls}, "stage": "proxy", "seed": seed,
@@ -92,7 +84,7 @@ def table(report: dict) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench_proxy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.proxy", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="quick", help="proxy preset name in harness/proxy_presets.json")
     parser.add_argument("--layers", default="", help="comma-separated layer file stems (default: all)")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,4 @@
-"""Probe-stage wall time per baseline layer: `python -m harness.bench_probes [--json] [--layer PATH[:Class]]...`
+"""Probe-stage wall time per baseline layer: `python -m bench.probes [--json] [--layer PATH[:Class]]...`
 
 Runs run_probes (all probes, default ProbeSpec, the stage's default model size) on every class that a file in
 experiments/layers/ exports in __all__, or on the given layer files, in one warm process (one untimed warm-up
@@ -8,36 +8,21 @@ Exit code 2 when there is no layer to time.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import torch
 
-from .loader import load_layer_class, prepare_imports
-from .probes import run_probes
-from .run import build_model, needs_bf16
-from .spec import parse_spec
+from harness.loader import load_layer_class, prepare_imports
+from harness.probes import run_probes
+from harness.run import build_model, needs_bf16
+from harness.spec import parse_spec
 
-LAYERS = Path(__file__).resolve().parent.parent / "layers"
-
-
-def baseline_layers(root: Path = LAYERS) -> List[Tuple[Path, str]]:
-    """(file, class) for every class a layer file exports in __all__, read without importing the file."""
-    found = []
-    for path in sorted(root.rglob("*.py")) if root.is_dir() else []:
-        if path.name.startswith("_"):
-            continue
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
-                found += [(path, elt.value) for elt in getattr(node.value, "elts", [])
-                          if isinstance(elt, ast.Constant) and isinstance(elt.value, str)]
-    return found
-
+from . import LAYERS, baseline_layers
 
 def probe_once(path: Path, class_name: str) -> dict:
     spec = parse_spec({"layer": {"path": str(path), "class_name": class_name}, "stage": "probe", "train": None,
@@ -62,7 +47,7 @@ def _name(path: Path) -> str:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench_probes", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.probes", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--layer", action="append", default=[], metavar="PATH[:Class]",
                         help="time these layer files instead of experiments/layers/ (class default DeltaNet)")

@@ -1,6 +1,6 @@
 """CPU benchmark of archlab_ops: chunked form vs naive recurrence, measured side by side in one run.
 
-    python -m harness.bench_ops [--json] [--threads N] [--reps N] [--lengths 512 2048]
+    python -m bench.ops [--json] [--threads N] [--reps N] [--lengths 512 2048]
 
 Prints each primitive's forward+backward time, naive and chunked, and their ratio at each length, then the
 ratio for a whole DeltaNet LM training step (forward, backward, AdamW) at L=512, chunk mode vs naive mode,
@@ -26,11 +26,11 @@ if str(EXPERIMENTS) not in sys.path:
 
 import archlab_ops  # noqa: E402  (needs the path above)
 
-from .data import RandomTokens  # noqa: E402
-from .loader import load_layer_class  # noqa: E402
-from .model import LM, LMConfig  # noqa: E402
-from .train import make_optimizer  # noqa: E402
-from .spec import ModelSpec, TrainSpec  # noqa: E402
+from harness.data import RandomTokens  # noqa: E402
+from harness.loader import load_layer_class  # noqa: E402
+from harness.model import LM, LMConfig  # noqa: E402
+from harness.train import make_optimizer  # noqa: E402
+from harness.spec import ModelSpec, TrainSpec  # noqa: E402
 
 OP_SHAPE = dict(B=2, H=4, K=32, V=32)
 # the harness's default model (spec.ModelSpec / TrainSpec batch) at L=512, and a wider proxy-size variant
@@ -125,7 +125,7 @@ def bench_train_step(shape: dict, reps: int) -> dict:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench_ops", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.ops", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--lengths", type=int, nargs="+", default=[512, 2048])
