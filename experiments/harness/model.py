@@ -13,15 +13,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .loader import Mixer, build_mixer
+from .spec import ModelSpec
 
 
 @dataclass
-class LMConfig:
-    vocab_size: int = 256
-    hidden_size: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    mlp_ratio: float = 4.0
+class LMConfig(ModelSpec):
+    """The run spec's model section (spec.ModelSpec, its defaults) plus the mixer's keyword arguments."""
     layer_kwargs: dict = field(default_factory=dict)
 
 

@@ -14,7 +14,7 @@ export const FitnessConfig = z.strictObject({
     loss: z.number().nonnegative().default(1),
     benchmark: z.number().nonnegative().default(1),
     judge: z.number().nonnegative().default(1),
-  }).default({ loss: 1, benchmark: 1, judge: 1 }),
+  }).prefault({}),
   /** Relative change that saturates a term (0.1 = 10% better than the baseline -> sigma(6)). */
   scale: z.number().positive().default(0.1),
   steepness: z.number().positive().default(6),

@@ -11,13 +11,16 @@ import { AgentsConfig } from "../contracts/agents.ts";
 import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../contracts/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
+import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
+import { MAX_EXPONENT } from "../contracts/runSpec.ts";
+import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
 
 
 export const CampaignConfig = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").default("default"),
-  archive: z.string().default("archive/default"),
+  archive: z.string().default(DEFAULT_ARCHIVE_DIR),
   seed: z.number().int().nonnegative().default(0),
   budget: z.strictObject({
     /** Experiments this campaign may start (resumed ones included), not counting the cached baseline. */
@@ -25,7 +28,7 @@ export const CampaignConfig = z.strictObject({
     hours: z.number().positive().nullable().default(null),
     llm_dollars: z.number().positive().nullable().default(null),
     gpu_hours: z.number().positive().nullable().default(null),
-  }).default({ experiments: null, hours: null, llm_dollars: null, gpu_hours: null }),
+  }).prefault({}),
   /** Stop starting experiments at this local time (HH:MM), e.g. a nightly window. */
   until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM (24-hour)").nullable().default(null),
   parallel: z.number().int().positive().default(1),
@@ -37,36 +40,33 @@ export const CampaignConfig = z.strictObject({
     /** How strongly measured gene effects steer mutations (lower = greedier). */
     temperature: z.number().positive().default(0.05),
     seeds: z.array(z.enum(seedNames)).min(1).default(["delta_net"]),
-    sampling: SamplingConfig.default(SamplingConfig.parse({})),
-  }).default({ kind: "mutation", crossover_rate: 0.1, temperature: 0.05, seeds: ["delta_net"], sampling: SamplingConfig.parse({}) }),
+    sampling: SamplingConfig.prefault({}),
+  }).prefault({}),
   stages: z.strictObject({
     probe: z.strictObject({
-      max_exponent: z.number().positive().default(1.3),
+      max_exponent: z.number().positive().default(MAX_EXPONENT),
       max_params: z.number().int().positive().nullable().default(null),
-      timeout_s: z.number().positive().default(120),
-    }).default({ max_exponent: 1.3, max_params: null, timeout_s: 120 }),
+      timeout_s: z.number().positive().default(PROBE_TIMEOUT_S),
+    }).prefault({}),
     proxy: z.strictObject({
       /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
-      preset: z.enum(["tiny", "quick", "full"]).default("quick"),
+      preset: z.enum(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET),
       seeds: z.number().int().positive().default(1),
       timeout_s: z.number().positive().nullable().default(null),
       corpus: z.string().nullable().default(null),
-    }).default({ preset: "quick", seeds: 1, timeout_s: null, corpus: null }),
-  }).default({
-    probe: { max_exponent: 1.3, max_params: null, timeout_s: 120 },
-    proxy: { preset: "quick", seeds: 1, timeout_s: null, corpus: null },
-  }),
+    }).prefault({}),
+  }).prefault({}),
   /** The layer every fitness is measured against, trained once per stage config and seed, then cached. */
   baseline: z.strictObject({
     path: z.string().default("experiments/layers/delta_net.py"),
     class_name: z.string().default("DeltaNet"),
-  }).default({ path: "experiments/layers/delta_net.py", class_name: "DeltaNet" }),
-  fitness: FitnessConfig.default(FitnessConfig.parse({})),
+  }).prefault({}),
+  fitness: FitnessConfig.prefault({}),
   /** LLM agents (src/llm/config.ts): model, endpoint, key variable, per-role overrides, prices; null: offline. */
   llm: LlmConfig.nullable().default(null),
   /** How the LLM agents work (read only when `llm` is set). */
-  agents: AgentsConfig.default(AgentsConfig.parse({})),
-  memory_mb: z.number().int().positive().default(8192),
+  agents: AgentsConfig.prefault({}),
+  memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
   sandbox: z.boolean().default(true),
 });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
@@ -79,7 +79,7 @@ export interface RunFlags {
   archive?: string;
   parallel?: number;
   devices?: string;
-  preset?: "tiny" | "quick" | "full";
+  preset?: ProxyPreset;
   /** Use LLM agents with this model (an `llm:` section with defaults when the file has none). */
   llmModel?: string;
   /** budget.llm_dollars */

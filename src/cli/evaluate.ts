@@ -9,7 +9,7 @@ import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
-import { STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
+import { DEFAULT_PROXY_PRESET, PROXY_PRESETS, STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
 interface EvaluateOptions {
@@ -42,7 +42,7 @@ export function registerEvaluate(program: Command): void {
     .option("--device <device>", "cpu or cuda[:N]", "cpu")
     .option("--seed <n>", "random seed (the first one with --seeds)", "0")
     .option("--seeds <n>", "run seeds seed, seed+1, ... and report mean and spread", "1")
-    .addOption(new Option("--preset <name>", "proxy stage preset").choices(["tiny", "quick", "full"]).default("quick"))
+    .addOption(new Option("--preset <name>", "proxy stage preset").choices(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET))
     .option("--corpus <path>", "text file or folder for the proxy stage's byte-level LM task")
     .option("--baseline <file>", "proxy stage: the layer to compare against, run once per config and seed, cached",
       "experiments/layers/delta_net.py")

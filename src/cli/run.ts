@@ -4,6 +4,8 @@ import { loadCampaign, type RunFlags } from "../campaign/config.ts";
 import { runCampaign } from "../campaign/campaign.ts";
 import { progressView } from "../campaign/progress.ts";
 import { UserError } from "../errors.ts";
+import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
+import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 
 interface RunOptions {
   budget?: string;
@@ -12,7 +14,7 @@ interface RunOptions {
   archive?: string;
   parallel?: string;
   devices?: string;
-  preset?: "tiny" | "quick" | "full";
+  preset?: ProxyPreset;
   llmModel?: string;
   maxDollars?: string;
   json?: boolean;
@@ -26,10 +28,10 @@ export function registerRun(program: Command): void {
     .option("--budget <n>", "experiments to run in this campaign")
     .option("--until <HH:MM>", "stop starting experiments at this local time")
     .option("--max-hours <h>", "stop starting experiments after this many hours")
-    .option("--archive <dir>", "archive directory (default archive/default)")
+    .option("--archive <dir>", `archive directory (default ${DEFAULT_ARCHIVE_DIR})`)
     .option("--parallel <k>", "experiments in flight at once on CPU")
     .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
-    .addOption(new Option("--preset <name>", "proxy-stage preset").choices(["tiny", "quick", "full"]))
+    .addOption(new Option("--preset <name>", "proxy-stage preset").choices(PROXY_PRESETS))
     .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
     .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
     .option("--json", "print the finished experiments as JSON on stdout")

@@ -17,7 +17,7 @@ export const AgentsConfig = z.strictObject({
     max_plans: z.number().int().positive().max(10).default(3),
     /** Ask the LLM for a verdict; false: every plan counts as novel (BM25 neighbours are still recorded). */
     llm_check: z.boolean().default(true),
-  }).default({ k: 5, max_plans: 3, llm_check: true }),
+  }).prefault({}),
   context: z.strictObject({
     /** Reference experiments (pinned first, then top-ranked) shown to the researcher with their analyses. */
     exemplars: z.number().int().nonnegative().default(3),
@@ -25,6 +25,6 @@ export const AgentsConfig = z.strictObject({
     max_tokens: z.number().int().positive().default(8000),
     /** Cognition entries retrieved for the parent's weaknesses (and for the analyst). */
     cognition: z.number().int().nonnegative().default(4),
-  }).default({ exemplars: 3, max_tokens: 8000, cognition: 4 }),
+  }).prefault({}),
 });
 export type AgentsConfig = z.infer<typeof AgentsConfig>;

@@ -4,16 +4,26 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { RUN_SPEC_SCHEMA, type RunSpec } from "../contracts/runSpec.ts";
+import { DataSpec, MAX_EXPONENT, ModelSpec, ProbeSpec, RUN_SPEC_SCHEMA, TrainSpec, type RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { EXPERIMENTS_DIR } from "../paths.ts";
 
 export const STAGES = ["smoke", "probe", "proxy"] as const;
 export type StageName = (typeof STAGES)[number];
 
+/** The proxy presets (experiments/harness/proxy_presets.json holds one entry per name; a test checks it). */
+export const PROXY_PRESETS = ["tiny", "quick", "full"] as const;
+export type ProxyPreset = (typeof PROXY_PRESETS)[number];
+export const DEFAULT_PROXY_PRESET: ProxyPreset = "quick";
+
+/** The probe stage's wall-clock limit, seconds. */
+export const PROBE_TIMEOUT_S = 120;
+/** Memory limit per run, MB (null: none). */
+export const DEFAULT_MEMORY_MB = 8192;
+
 /** Proxy-stage choices a campaign file or the CLI can make. */
 export interface ProxyChoice {
-  preset: "tiny" | "quick" | "full";
+  preset: ProxyPreset;
   timeout_s?: number | null;
   /** A text file or folder for the byte-level LM task (default: the Python standard library's sources). */
   corpus?: string | null;
@@ -45,16 +55,11 @@ export interface StageRequest {
   threads?: number;
 }
 
-const TINY_MODEL = { num_layers: 2, hidden_size: 64, num_heads: 4, vocab_size: 256, mlp_ratio: 4 };
-
-const SMOKE_TRAIN: NonNullable<RunSpec["train"]> = {
-  steps: 20, batch_size: 4, seq_len: 64, lr: 1e-3, min_lr_ratio: 0.1, warmup_steps: 2,
-  weight_decay: 0.1, grad_clip: 1.0, eval_every: 0, log_every: 1,
-};
-
-const RANDOM_DATA: RunSpec["data"] = { kind: "random", tasks: [], corpus: null, eval_batches: 2 };
-
-const NO_PROBES: RunSpec["probe"] = { enabled: false, max_exponent: 1.3, max_params: null };
+// The run spec's defaults (contracts/runSpec.ts) are the smoke stage; its random data evaluates 2 batches.
+const TINY_MODEL = ModelSpec.parse({});
+const SMOKE_TRAIN = TrainSpec.parse({});
+const RANDOM_DATA = DataSpec.parse({ eval_batches: 2 });
+const NO_PROBES = ProbeSpec.parse({});
 
 type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s"> & { threads?: number | null };
 
@@ -91,16 +96,16 @@ function preset(stage: string, req: StageRequest): StagePreset {
         threads: 1,
       };
     case "probe": {
-      const probe = req.probe ?? { max_exponent: 1.3, max_params: null };
+      const probe = req.probe ?? { max_exponent: MAX_EXPONENT, max_params: null };
       return {
         model: TINY_MODEL, train: null, data: RANDOM_DATA,
-        probe: { enabled: true, max_exponent: probe.max_exponent, max_params: probe.max_params },
-        timeout_s: probe.timeout_s ?? 120,
+        probe: ProbeSpec.parse({ enabled: true, max_exponent: probe.max_exponent, max_params: probe.max_params }),
+        timeout_s: probe.timeout_s ?? PROBE_TIMEOUT_S,
         threads: 1,
       };
     }
     case "proxy":
-      return proxyPreset(req.proxy ?? { preset: "quick" });
+      return proxyPreset(req.proxy ?? { preset: DEFAULT_PROXY_PRESET });
     default:
       throw new UserError(`unknown stage "${stage}" (stages: ${STAGES.join(", ")})`);
   }
@@ -118,7 +123,7 @@ export function stageSpec(req: StageRequest): RunSpec {
     device: req.device ?? "cpu",
     dtype: "auto",
     seed: req.seed ?? 0,
-    memory_mb: req.memoryMb === undefined ? 8192 : req.memoryMb,
+    memory_mb: req.memoryMb === undefined ? DEFAULT_MEMORY_MB : req.memoryMb,
     // On CPU one thread per run unless told otherwise: several threads spin against each other on small
     // models and busy machines (measured 5x slower at d=64); GPU runs leave it to torch.
     threads: base.threads ?? req.threads ?? ((req.device ?? "cpu") === "cpu" ? 1 : null),
