@@ -1,14 +1,16 @@
 """Training data sources. Each is seeded and deterministic: batch(step) is the same on every run.
 
-A source gives training batches (x, y) with y = -100 where nothing is labelled, and evaluate(model) returns
-its metrics. The proxy stage's tasks (tasks/) follow the same interface.
+A source gives training batches (x, y) with y = -100 where nothing is labelled, eval_items() (the held-out
+inputs and their labels, evaluation.py) and train_tokens(steps). The proxy stage's tasks (tasks/) follow the same
+interface; the trusted evaluator scores the candidate's outputs on eval_items() (evaluate.py).
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from typing import List, Tuple
 
 import torch
-import torch.nn.functional as F
+
+from .evaluation import EvalItem, outputs_from, score_items
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
 
@@ -30,9 +32,22 @@ class RandomTokens:
     def batch(self, step: int) -> Batch:
         return self._sample(0, step)
 
-    def evaluate(self, logits_of: Callable[[torch.Tensor], torch.Tensor]) -> Dict[str, float]:
-        losses = []
-        for i in range(self.eval_batches):
-            x, y = self._sample(1, i)
-            losses.append(F.cross_entropy(logits_of(x).flatten(0, 1), y.flatten()).item())
-        return {"random/loss": sum(losses) / len(losses)}
+    def eval_items(self) -> List[EvalItem]:
+        return [EvalItem(f"random/{i}", "random", "loss", *self._sample(1, i), 0, self.vocab_size)
+                for i in range(self.eval_batches)]
+
+    def evaluate(self, logits_of) -> dict:
+        """Metrics of a model given as logits_of (in-process use: tests and benches; runs go through evaluate.py)."""
+        return score_items(self.eval_items(), outputs_from(self.eval_items(), logits_of))
+
+    def train_tokens(self, steps: int) -> int:
+        return steps * self.batch_size * self.seq_len
+
+
+def make_data(spec) -> "RandomTokens":
+    """The run spec's data source (a ProxySource for the proxy stage's tasks and corpus, tasks/)."""
+    t, d = spec.train, spec.data
+    if d.kind == "random":
+        return RandomTokens(spec.model.vocab_size, t.seq_len, t.batch_size, spec.seed, d.eval_batches)
+    from .tasks import make_source
+    return make_source(spec)

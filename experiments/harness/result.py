@@ -55,6 +55,9 @@ def new_result(stage: str, env: dict) -> dict:
         "wall_s": 0.0,
         "device_s": None,
         "env": env,
+        "sandboxed": None,            # set by the trusted evaluator (evaluate.py)
+        "candidate_reported": [],     # fields copied from the candidate process rather than computed outside it
+        "eval_causality": None,       # prefix-only against full-sequence logits on sampled held-out positions
     }
 
 
@@ -69,18 +72,18 @@ def set_error(result: dict, status: str, kind: str, message: str, tail: str = ""
 def write_result(result: dict, path: str) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w") as f:
-        json.dump(_finite(result), f, indent=1, allow_nan=False, default=_jsonable)
+        json.dump(finite(result), f, indent=1, allow_nan=False, default=_jsonable)
     os.replace(tmp, path)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """NaN and inf have no JSON spelling: they become null (the error says why)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 

@@ -1,8 +1,12 @@
-"""Harness entry point: `python -m harness.run SPEC.json`.
+"""The candidate side of a run: `python -m harness.run SPEC.json`, started (inside the sandbox) by the trusted
+evaluator (evaluate.py), never by the orchestrator directly.
 
-Reads one run spec, loads the candidate, optionally probes it, trains it, and writes exactly one result file
-(result.py). Progress goes to stdout as JSON lines; anything else the candidate prints goes to stderr (the log).
-Exit code 0 whenever a result file was written, whatever its status; 2 for a spec that cannot be read.
+Reads one run spec, loads the candidate, optionally probes it, trains it, and sends everything back as frames
+on stdout (wire.py): progress, the probes' raw outputs, its logits on the held-out inputs, prefix-only logits
+for the positions the evaluator samples (read from stdin), and last a report (curve, params, probe records,
+error). It computes no metric that enters the archive and writes no result file: this process runs the
+candidate's code, so anything it computed the candidate could rewrite. Anything else printed goes to stderr.
+Exit code 0 once the report is sent, whatever its status; 2 for a spec that cannot be read.
 """
 from __future__ import annotations
 
@@ -11,31 +15,47 @@ import os
 import signal
 import sys
 import time
-from typing import Callable
+from typing import BinaryIO, Callable, Optional
 
 import torch
 
-from .data import RandomTokens
+from .data import make_data
 from .loader import is_out_of_memory, limit_memory, load_layer_class, prepare_imports
 from .model import LM, LMConfig
-from .result import CandidateError, environment, new_result, set_error, traceback_tail, write_result
+from .evaluation import outputs_of, prefix_logits
+from .result import CandidateError, environment, new_result, set_error, traceback_tail
 from .spec import RunSpec, SpecError, parse_spec
 from .train import logits_fn, train
+from .wire import read_frame, write_frame
 
 
 class HarnessTimeout(BaseException):
     """A BaseException, like KeyboardInterrupt, so a candidate's `except Exception:` cannot swallow it."""
 
 
-def progress_stream() -> Callable[[dict], None]:
-    """Keep the real stdout for progress lines and send fd 1 (print, C-level writes) to stderr."""
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+class Channel:
+    """The frames to the evaluator on the real stdout (fd 1 then goes to stderr: print, C-level writes) and
+    its answers on stdin."""
 
-    def emit(event: dict) -> None:
-        out.write(json.dumps(event) + "\n")
-    return emit
+    def __init__(self) -> None:
+        self.out: BinaryIO = os.fdopen(os.dup(1), "wb", buffering=0)
+        self.inp: BinaryIO = os.fdopen(os.dup(0), "rb", buffering=0)
+        os.dup2(2, 1)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        sys.stdout = sys.stderr
+
+    def send(self, header: dict, tensor: Optional[torch.Tensor] = None) -> None:
+        write_frame(self.out, header, tensor)
+
+    def emit(self, event: dict) -> None:
+        self.send({"type": "progress", "event": event})
+
+    def receive(self) -> dict:
+        frame = read_frame(self.inp)
+        if frame is None:
+            raise CandidateError("crash", "the evaluator closed the channel", status="failed")
+        return frame[0]
 
 
 def die_with_parent() -> None:
@@ -53,14 +73,6 @@ def arm_timeout(seconds: float) -> None:
         raise HarnessTimeout(f"run exceeded its {seconds:g} s timeout")
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-
-
-def make_data(spec: RunSpec):
-    t, d = spec.train, spec.data
-    if d.kind == "random":
-        return RandomTokens(spec.model.vocab_size, t.seq_len, t.batch_size, spec.seed, d.eval_batches)
-    from .tasks import make_source  # the proxy stage's tasks and corpus (tasks/)
-    return make_source(spec)
 
 
 def build_model(spec: RunSpec, cls: type, vocab_size: int) -> LM:
@@ -89,7 +101,23 @@ def needs_bf16(model: LM, spec: RunSpec) -> bool:
         raise
 
 
-def run(spec: RunSpec, emit: Callable[[dict], None]) -> dict:
+def send_outputs(channel: Channel, data, logits_of: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """The held-out logits, then prefix-only logits at the positions the evaluator picks after seeing them."""
+    items = data.eval_items()
+    for item in items:
+        channel.send({"type": "eval", "key": item.key}, outputs_of(item, logits_of(item.x)))
+    channel.send({"type": "eval_done"})
+    by_key = {item.key: item for item in items}
+    request = channel.receive()
+    for i, sample in enumerate(request.get("samples", [])):
+        item = by_key.get(sample.get("key"))
+        if item is not None:
+            channel.send({"type": "prefix", "i": i}, prefix_logits(item, sample, logits_of))
+
+
+def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] = None) -> dict:
+    """One run; with a channel (a real run) the outputs go to the evaluator, without one (in-process tests)
+    the metrics are computed here."""
     started = time.perf_counter()
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -111,15 +139,24 @@ def run(spec: RunSpec, emit: Callable[[dict], None]) -> dict:
             from .probes import run_probes
             report = run_probes(cls, spec, bf16, emit)
             result["probes"], result["fingerprint"] = report["probes"], report["fingerprint"]
+            for name, tensor in report["tensors"].items() if channel else ():
+                channel.send({"type": "probe_tensor", "name": name}, tensor)
             if report["rejection"] is not None:
                 raise report["rejection"]
         if data is not None:
+            if channel:
+                channel.send({"type": "train", "state": "start"})
             trained = train(model, data, spec.train, spec.device, bf16, emit)
+            if channel:
+                channel.send({"type": "train", "state": "end"})
             result["curve"], result["tokens_per_s"] = trained["curve"], trained["tokens_per_s"]
             result["device_s"] = trained["train_s"]
             emit({"event": "eval"})
-            result["metrics"] = data.evaluate(logits_fn(model, spec.device, bf16))
-            if hasattr(data, "summary"):
+            if channel:
+                send_outputs(channel, data, logits_fn(model, spec.device, bf16))
+            else:
+                result["metrics"] = data.evaluate(logits_fn(model, spec.device, bf16))
+            if hasattr(data, "summary") and not channel:
                 result["metrics"].update(data.summary(result["metrics"]))
     except CandidateError as exc:
         set_error(result, exc.status, exc.kind, exc.message, exc.tail)
@@ -146,15 +183,14 @@ def main(argv: list) -> int:
         print(f"harness: bad run spec {argv[1]}: {exc}", file=sys.stderr)
         return 2
     die_with_parent()
-    emit = progress_stream()
+    channel = Channel()
     try:
-        result = run(spec, emit)
+        result = run(spec, channel.emit, channel)
     except Exception as exc:  # a harness bug or an error we could not attribute: still one result file
         result = new_result(spec.stage, environment(spec.device, spec.dtype, spec.seed, "unknown"))
         set_error(result, "failed", "crash", f"{type(exc).__name__}: {exc}", traceback_tail(exc))
         print(traceback_tail(exc), file=sys.stderr)
-    write_result(result, spec.result_path)
-    emit({"event": "done", "status": result["status"]})
+    channel.send({"type": "report", "result": result})
     return 0
 
 

@@ -19,6 +19,7 @@ import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { runHarness } from "../runner/harness.ts";
+import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { baselineKey, cachedBaseline, combineSeeds, storeBaseline } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
@@ -59,6 +60,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   // LLM campaigns: a missing key or an unpriced model under a dollar budget is a one-line error before anything runs.
   let sink: ((usage: LlmUsage) => Promise<void>) | null = null;
   const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
+  // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs
+  resolveSandbox(config.sandbox, config.sandbox === "none" ? false : sandboxAvailable(), config.llm !== null);
   const archive = await Archive.open(config.archive, { mode: "write" });
   try {
     const campaign = await openCampaign(archive, config, now());
@@ -95,7 +98,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
       runHarness(spec, {
-        runDir, signal, gpu: slots[slot], sandbox: config.sandbox,
+        runDir, signal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
           if (spec.stage === "proxy" && event.event === "step") failpoint("training");
           emit({ type: "progress", id, event });

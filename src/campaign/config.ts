@@ -2,6 +2,7 @@
  * Campaign files (YAML) and `archlab run` flags, validated with zod: unknown keys and bad values are one-line
  * errors naming the key. The validated config is frozen into the archive when the campaign starts.
  */
+import { SANDBOX_MODES, type SandboxMode } from "../runner/sandbox.ts";
 import fs from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -67,7 +68,9 @@ export const CampaignConfig = z.strictObject({
   /** How the LLM agents work (read only when `llm` is set). */
   agents: AgentsConfig.prefault({}),
   memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
-  sandbox: z.boolean().default(true),
+  /** auto: bubblewrap when it works, and LLM-written code never without it; bwrap: required; none: opt out.
+   * (true/false from older files mean auto/none.) */
+  sandbox: z.union([z.enum(SANDBOX_MODES), z.boolean().transform((b): SandboxMode => (b ? "auto" : "none"))]).default("auto"),
 });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 
@@ -84,6 +87,7 @@ export interface RunFlags {
   llmModel?: string;
   /** budget.llm_dollars */
   maxDollars?: number;
+  sandbox?: SandboxMode;
 }
 
 export function loadCampaign(file: string | undefined, flags: RunFlags): CampaignConfig {
@@ -115,6 +119,7 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
     ...(flags.archive !== undefined && { archive: flags.archive }),
     ...(flags.parallel !== undefined && { parallel: flags.parallel }),
     ...(flags.devices !== undefined && { devices: flags.devices }),
+    ...(flags.sandbox !== undefined && { sandbox: flags.sandbox }),
     ...(flags.llmModel !== undefined && { llm: { ...config.llm, model: flags.llmModel } }),
   }, file ?? "command line");
   if (final.budget.llm_dollars !== null && final.llm === null) {

@@ -265,6 +265,7 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
     wallS: results.reduce((s, r) => s + r.wall_s, 0),
     deviceS: results.reduce((s, r) => s + (r.device_s ?? 0), 0),
     processS,
+    sandboxed: results.every((r) => r.sandboxed === true),
     runDir: archive.runDir(exp.id, stageDir(exp, stage)),
   };
   return { summary, results };

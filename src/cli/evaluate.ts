@@ -9,6 +9,7 @@ import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
+import type { SandboxMode } from "../runner/sandbox.ts";
 import { DEFAULT_PROXY_PRESET, PROXY_PRESETS, STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
@@ -29,7 +30,7 @@ interface EvaluateOptions {
   out?: string;
   opsBackend: "auto" | "fla" | "chunk" | "naive";
   json?: boolean;
-  sandbox: boolean;
+  sandbox: SandboxMode;
 }
 
 export function registerEvaluate(program: Command): void {
@@ -54,7 +55,7 @@ export function registerEvaluate(program: Command): void {
     .option("--kwargs <json>", "extra constructor keywords as a JSON object")
     .option("--out <dir>", "run directory (default runs/evaluate/<time>-<file>)")
     .addOption(new Option("--ops-backend <name>", "force a primitives backend").choices(["auto", "fla", "chunk", "naive"]).default("auto"))
-    .option("--no-sandbox", "do not run the candidate inside bubblewrap")
+    .addOption(new Option("--sandbox <mode>", "auto: bubblewrap when it works, else unsandboxed with a warning; bwrap: required; none: opt out").choices(["auto", "bwrap", "none"]).default("auto"))
     .option("--json", "print only the result JSON on stdout")
     .action(async (file: string, opts: EvaluateOptions) => {
       process.exitCode = await evaluate(file, opts);

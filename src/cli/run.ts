@@ -17,6 +17,7 @@ interface RunOptions {
   preset?: ProxyPreset;
   llmModel?: string;
   maxDollars?: string;
+  sandbox?: "auto" | "bwrap" | "none";
   json?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--preset <name>", "proxy-stage preset").choices(PROXY_PRESETS))
     .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
     .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
+    .addOption(new Option("--sandbox <mode>", "auto: bubblewrap when it works (LLM-written code never without); bwrap: required; none: opt out").choices(["auto", "bwrap", "none"]))
     .option("--json", "print the finished experiments as JSON on stdout")
     .action(async (file: string | undefined, opts: RunOptions) => {
       const flags: RunFlags = {
@@ -46,6 +48,7 @@ export function registerRun(program: Command): void {
         preset: opts.preset,
         llmModel: opts.llmModel,
         maxDollars: num(opts.maxDollars, "--max-dollars"),
+        sandbox: opts.sandbox,
       };
       const config = loadCampaign(file, flags);
       if (!config.llm && process.env.OPENAI_API_KEY) {

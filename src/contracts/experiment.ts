@@ -28,6 +28,8 @@ export const StageSummary = z.object({
   deviceS: z.number().nullable(),
   /** Seconds the harness child processes took, spawn to exit: the rest of an experiment is orchestration. */
   processS: z.number(),
+  /** Every run of the stage ran inside the sandbox (absent in records from before this was recorded). */
+  sandboxed: z.boolean().optional(),
   runDir: z.string(),
 });
 export type StageSummary = z.infer<typeof StageSummary>;

@@ -55,6 +55,15 @@ export const RunResult = z.object({
     dtype: z.string(),
     seed: z.number().int(),
   }),
+  /** Whether the candidate ran inside the sandbox (absent in results from before this was recorded). */
+  sandboxed: z.boolean().nullable().optional(),
+  /**
+   * Every number above is computed or measured by the trusted evaluator (experiments/harness/evaluate.py),
+   * outside the candidate's process, except these fields, copied from what the candidate process reported.
+   */
+  candidate_reported: z.array(z.string()).optional(),
+  /** Held-out logits from the prefix alone against the full sequence, on positions the evaluator sampled. */
+  eval_causality: ProbeResult.nullable().optional(),
 });
 export type RunResult = z.infer<typeof RunResult>;
 

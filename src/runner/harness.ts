@@ -1,30 +1,41 @@
 /**
- * Launches one harness run (`python -m harness.run spec.json`) in a child process and returns its validated
- * result. The child's stdout carries JSON progress lines; its stderr goes to the run's log file. The harness
- * enforces the spec's timeout itself; as a backstop this side kills the whole process group a little later.
+ * Launches one harness run and returns its validated result. Two processes: the trusted evaluator
+ * (`python -m harness.evaluate spec.json launch.json`, outside the sandbox, never importing candidate code) and
+ * the candidate process it starts (`harness.run`, inside bubblewrap when sandboxed), which returns its outputs
+ * over a pipe. Only the evaluator writes result.json, in the run directory, which the sandbox cannot write (the
+ * candidate gets runDir/work). The evaluator's stdout carries JSON progress lines; stderr (the candidate's
+ * too) goes, redacted and capped, to harness.log. The evaluator enforces the spec's timeout; as a backstop this
+ * side kills both process groups a little later, and a run past its limit is `timeout` whatever it left.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { ProgressEvent, RESULT_SCHEMA, RunResult, type ErrorKind, type RunStatus } from "../contracts/result.ts";
 import { RunSpec } from "../contracts/runSpec.ts";
 import { EXPERIMENTS_DIR } from "../paths.ts";
+import { CappedLog } from "./log.ts";
 import { findPython } from "./python.ts";
-import { sandboxArgs, sandboxAvailable } from "./sandbox.ts";
+import { redact, secretValues } from "./redact.ts";
+import { interpreterPaths, resolveSandbox, SANDBOX_HOME, sandboxArgs, sandboxAvailable, type SandboxMode } from "./sandbox.ts";
 
 export interface HarnessOptions {
-  /** The run directory: spec.json, result.json and harness.log are written here. */
+  /** The run directory: spec.json, launch.json, result.json and harness.log; the candidate writes only work/. */
   runDir: string;
   onProgress?: (event: ProgressEvent) => void;
-  /** Abort to stop the run (the process group is killed). */
+  /** Abort to stop the run (the process groups are killed). */
   signal?: AbortSignal;
   python?: string;
-  /** Run inside bubblewrap when available (default true). */
-  sandbox?: boolean;
+  /** auto (default): bwrap when it works; bwrap: required; none: unsandboxed. See resolveSandbox. */
+  sandbox?: SandboxMode;
+  /** The candidate was written by an LLM: under auto it never runs without a working sandbox. */
+  llmWritten?: boolean;
   /** GPU index the child may see (CUDA_VISIBLE_DEVICES); undefined hides every GPU. */
   gpu?: string;
-  /** Seconds past the spec's timeout before the process group is killed. */
+  /** Seconds past the spec's timeout before the process groups are killed. */
   graceSeconds?: number;
+  /** Where a warning goes (running unsandboxed); default stderr, once per message. */
+  onWarning?: (message: string) => void;
 }
 
 export interface HarnessRun {
@@ -37,13 +48,18 @@ export interface HarnessRun {
   processS: number;
 }
 
-/** The only variables a candidate sees: no API keys, no tokens, nothing from the user's shell. */
-function childEnv(runDir: string, gpu: string | undefined): Record<string, string> {
-  const tmp = path.join(runDir, "tmp");
-  fs.mkdirSync(tmp, { recursive: true });
+const warned = new Set<string>();
+const warnOnce = (message: string) => {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`archlab: warning: ${message}\n`);
+};
+
+/** The only variables a child sees: no API keys, no tokens, nothing from the user's shell. */
+function childEnv(home: string, tmp: string, gpu: string | undefined): Record<string, string> {
   return {
     PATH: "/usr/local/bin:/usr/bin:/bin",
-    HOME: runDir,
+    HOME: home,
     TMPDIR: tmp,
     LANG: "C.UTF-8",
     PYTHONPATH: EXPERIMENTS_DIR,
@@ -54,60 +70,107 @@ function childEnv(runDir: string, gpu: string | undefined): Record<string, strin
   };
 }
 
+const FSIZE_BYTES = 1 << 30;
+const NPROC = 256;
+
+/** What the evaluator starts: the candidate process, wrapped in bubblewrap when sandboxed. */
+function launchFor(spec: RunSpec, python: string, specPath: string, workDir: string, sandboxed: boolean, gpu: string | undefined) {
+  const command = [python, "-m", "harness.run", specPath];
+  if (!sandboxed) {
+    const tmp = path.join(workDir, "tmp");
+    fs.mkdirSync(tmp, { recursive: true });
+    return { argv: command, env: childEnv(workDir, tmp, gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+  }
+  const readOnly = [...interpreterPaths(python), EXPERIMENTS_DIR, spec.layer.path, specPath,
+    ...(spec.data.corpus ? [spec.data.corpus] : []), ...corpusEntries(spec)];
+  const cpuSeconds = Math.ceil(spec.timeout_s * Math.max(1, os.availableParallelism())) + 60;
+  const asBytes = gpu === undefined && spec.memory_mb ? (spec.memory_mb + 16384) * 2 ** 20 : null;
+  const argv = ["bwrap", ...sandboxArgs({ workDir, readOnly, home: SANDBOX_HOME },
+    { nproc: NPROC, fsizeBytes: FSIZE_BYTES, cpuSeconds, asBytes }, { gpu: gpu !== undefined }, command)];
+  return { argv, env: childEnv(SANDBOX_HOME, "/tmp", gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+}
+
+/** Corpus paths named by task entries (the byte-level LM task's own `corpus` setting). */
+function corpusEntries(spec: RunSpec): string[] {
+  const tasks = Array.isArray(spec.data.tasks) ? (spec.data.tasks as unknown[]) : [];
+  return tasks.flatMap((t) => {
+    const corpus = (t as { corpus?: unknown } | null)?.corpus;
+    return typeof corpus === "string" && fs.existsSync(corpus) ? [path.resolve(corpus)] : [];
+  });
+}
+
 export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Promise<HarnessRun> {
   const spec = RunSpec.parse(specInput);
+  const policy = resolveSandbox(opts.sandbox ?? "auto", (opts.sandbox ?? "auto") === "none" ? false : sandboxAvailable(), opts.llmWritten ?? false);
+  if (policy.warn) (opts.onWarning ?? warnOnce)(policy.warn);
+  const sandboxed = policy.sandboxed;
   fs.mkdirSync(opts.runDir, { recursive: true });
   const runDir = fs.realpathSync(opts.runDir);
+  const workDir = path.join(runDir, "work");
+  fs.mkdirSync(workDir, { recursive: true });
   const specPath = path.join(runDir, "spec.json");
+  const launchPath = path.join(runDir, "launch.json");
   const logPath = path.join(runDir, "harness.log");
   const resultPath = spec.result_path;
   fs.rmSync(resultPath, { force: true });
   fs.writeFileSync(specPath, JSON.stringify(spec, null, 2));
 
   const python = opts.python ?? findPython();
-  const sandboxed = (opts.sandbox ?? true) && sandboxAvailable();
-  const command = [python, "-m", "harness.run", specPath];
-  const [file, ...args] = sandboxed
-    ? ["bwrap", ...sandboxArgs(runDir, { gpu: opts.gpu !== undefined }), ...command]
-    : command;
+  fs.writeFileSync(launchPath, JSON.stringify(launchFor(spec, python, specPath, workDir, sandboxed, opts.gpu), null, 2));
+  const secrets = secretValues();
+  const log = new CappedLog(logPath, (text) => redact(text, secrets));
 
   const spawnedAt = performance.now();
-  const child = execa(file!, args, {
+  const child = execa(python, ["-m", "harness.evaluate", specPath, launchPath], {
     cwd: EXPERIMENTS_DIR,
-    env: childEnv(runDir, opts.gpu),
+    env: childEnv(workDir, workDir, opts.gpu),
     extendEnv: false,
-    detached: true, // own process group, so a kill reaches everything the candidate started
+    detached: true, // own process group; the candidate process has its own, announced on the first line
     stdin: "ignore",
-    stderr: { file: logPath },
     reject: false,
     buffer: false,
   });
+  child.stderr?.on("data", (chunk: Buffer) => log.write(chunk));
+  let workerPid: number | undefined;
   let killedBy: "timeout" | "abort" | undefined;
-  const killGroup = (reason: "timeout" | "abort") => {
+  const killGroups = (reason: "timeout" | "abort") => {
     killedBy ??= reason;
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // already gone
+    for (const pid of [child.pid, workerPid]) {
+      try {
+        if (pid) process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
   };
-  const backstop = setTimeout(() => killGroup("timeout"), (spec.timeout_s + (opts.graceSeconds ?? 30)) * 1000);
-  const onAbort = () => killGroup("abort");
+  const backstop = setTimeout(() => killGroups("timeout"), (spec.timeout_s + (opts.graceSeconds ?? 30)) * 1000);
+  const onAbort = () => killGroups("abort");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
   try {
     for await (const line of child.iterable({ from: "stdout" })) {
-      const event = parseProgress(String(line));
+      const text = String(line);
+      const worker = /^\{"event": "worker", "pid": (\d+)\}$/.exec(text);
+      if (worker) workerPid = Number(worker[1]);
+      const event = parseProgress(text);
       if (event) opts.onProgress?.(event);
     }
     await child;
   } finally {
     clearTimeout(backstop);
     opts.signal?.removeEventListener("abort", onAbort);
+    log.close();
   }
   const processS = (performance.now() - spawnedAt) / 1000;
-  const result = readResult(resultPath, spec, logPath, killedBy);
+  const result = finalResult(readResult(resultPath, spec, logPath, killedBy), sandboxed, secrets);
+  fs.writeFileSync(resultPath, JSON.stringify(result, null, 1));
   return { result, specPath, resultPath, logPath, sandboxed, processS };
+}
+
+/** What this side adds to the evaluator's result: how it was isolated, and no secret in any text. */
+function finalResult(result: RunResult, sandboxed: boolean, secrets: readonly string[]): RunResult {
+  const error = result.error && { ...result.error, message: redact(result.error.message, secrets), tail: redact(result.error.tail, secrets) };
+  return { ...result, sandboxed, error };
 }
 
 function parseProgress(line: string): ProgressEvent | undefined {
@@ -122,10 +185,10 @@ function parseProgress(line: string): ProgressEvent | undefined {
 /** Reads and validates the result file; when the child died without one, records why instead. */
 function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy?: "timeout" | "abort"): RunResult {
   const tail = logTail(logPath);
+  if (killedBy === "timeout") {
+    return synthetic(spec, "timeout", "timeout", `killed after ${spec.timeout_s} s`, tail);
+  }
   if (!fs.existsSync(resultPath)) {
-    if (killedBy === "timeout") {
-      return synthetic(spec, "timeout", "timeout", `killed after ${spec.timeout_s} s (no result file)`, tail);
-    }
     const why = killedBy === "abort" ? "run stopped" : "harness exited without a result file";
     return synthetic(spec, "failed", "crash", why, tail);
   }
@@ -140,7 +203,8 @@ function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy
     const issue = parsed.error.issues[0]!;
     return synthetic(spec, "failed", "crash", `result file breaks ${RESULT_SCHEMA} at ${issue.path.join(".")}: ${issue.message}`, tail);
   }
-  return parsed.data;
+  const result = parsed.data;
+  return result.error && !result.error.tail ? { ...result, error: { ...result.error, tail } } : result;
 }
 
 function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: string, tail: string): RunResult {
@@ -158,15 +222,21 @@ function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: s
     wall_s: 0,
     device_s: null,
     env: { torch: "unknown", python: "unknown", device: spec.device, dtype: spec.dtype, seed: spec.seed },
+    sandboxed: null,
+    candidate_reported: [],
+    eval_causality: null,
   };
-  fs.writeFileSync(spec.result_path, JSON.stringify(result, null, 1));
   return result;
 }
 
 export function logTail(logPath: string, chars = 4000): string {
   try {
-    const text = fs.readFileSync(logPath, "utf8");
-    return text.slice(-chars);
+    const size = fs.statSync(logPath).size;
+    const fd = fs.openSync(logPath, "r");
+    const buffer = Buffer.alloc(Math.min(size, chars * 4));
+    fs.readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+    fs.closeSync(fd);
+    return buffer.toString("utf8").slice(-chars);
   } catch {
     return "";
   }

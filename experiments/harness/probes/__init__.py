@@ -2,7 +2,10 @@
 batch-dependent layers before any training is spent on them.
 
 run_probes(cls, spec, bf16, emit) -> {"probes": {name: record}, "fingerprint": str | None,
-                                      "rejection": CandidateError | None}
+                                      "rejection": CandidateError | None,
+                                      "tensors": {name: tensor}}
+"tensors" are the raw outputs the batch and causality probes judged: the trusted evaluator judges them again
+(probes/recheck.py) rather than believe the records.
 
 Every record is JSON: {"passed": bool, "s": seconds, ...numbers}, plus "kind" and "message" when it failed.
 Order: load (nothing else runs if it fails), params, batch, causality, complexity, fingerprint; every probe
@@ -47,6 +50,7 @@ def run_probes(cls: type, spec: RunSpec, bf16: bool, emit: Callable[[dict], None
 
 def _run_probes(cls: type, spec: RunSpec, bf16: bool, emit: Callable[[dict], None]) -> dict:
     probes: dict = {}
+    tensors: dict = {}
     rejection: Optional[CandidateError] = None
 
     def run(name: str, fn: Callable[[], dict]) -> dict:
@@ -59,6 +63,7 @@ def _run_probes(cls: type, spec: RunSpec, bf16: bool, emit: Callable[[dict], Non
         except CandidateError as exc:
             record = {"passed": False, "kind": exc.kind, "message": exc.message}
             tail = exc.tail
+        tensors.update(record.pop("_tensors", {}))
         record["s"] = round(time.perf_counter() - started, 3)
         if not record["passed"]:
             record.setdefault("kind", KINDS[name])
@@ -76,9 +81,9 @@ def _run_probes(cls: type, spec: RunSpec, bf16: bool, emit: Callable[[dict], Non
                          bf16)
     except CandidateError as exc:
         probes["load"] = {"passed": False, "kind": exc.kind, "message": exc.message, "s": 0.0}
-        return {"probes": probes, "fingerprint": None, "rejection": exc}
+        return {"probes": probes, "fingerprint": None, "rejection": exc, "tensors": tensors}
     if not run("load", lambda: probe_load(cand))["passed"]:
-        return {"probes": probes, "fingerprint": None, "rejection": rejection}
+        return {"probes": probes, "fingerprint": None, "rejection": rejection, "tensors": tensors}
     run("params", lambda: probe_params(cand, p.max_params))
     precision: Precision = cand.probe_precision(CAUSALITY_LENGTH)
     batch = run("batch", lambda: probe_batch(cand, precision))
@@ -87,7 +92,7 @@ def _run_probes(cls: type, spec: RunSpec, bf16: bool, emit: Callable[[dict], Non
     run("causality", lambda: probe_causality(cand, precision, p.seeds, batched=batched))
     run("complexity", lambda: probe_complexity(cand, p.lengths, p.max_exponent))
     fingerprint = run("fingerprint", lambda: probe_fingerprint(cand, precision)).get("fingerprint")
-    return {"probes": probes, "fingerprint": fingerprint, "rejection": rejection}
+    return {"probes": probes, "fingerprint": fingerprint, "rejection": rejection, "tensors": tensors}
 
 
 def _json(value):

@@ -41,7 +41,17 @@ def probe_causality(cand: Candidate, precision: Precision, seeds: int, batched: 
     else:
         y = torch.cat([cand.call(x[i:i + 1], precision) for i in range(x.shape[0])])
     check_finite(y, f"in the causality probe (length {LENGTH})")
+    record = judge_causality(y, seeds, precision)
+    record["_tensors"] = {"causality.y": y}   # sent to the trusted evaluator, which judges them again
+    return record
+
+
+def judge_causality(y: torch.Tensor, seeds: int, precision: Precision) -> dict:
+    """The verdict from the outputs alone (the trusted evaluator calls this on the outputs it received)."""
     group = 1 + len(POSITIONS)
+    if tuple(y.shape[:2]) != (seeds * group, LENGTH) or y.dim() != 3 or not torch.isfinite(y).all():
+        return {"passed": False, "kind": "noncausal", "length": LENGTH,
+                "message": f"the causality probe's outputs have shape {tuple(y.shape)} or are not finite"}
     max_leak, worst_t, first_pos, lookahead = 0.0, None, None, 0
     for seed in range(seeds):
         base = y[seed * group]

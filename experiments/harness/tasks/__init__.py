@@ -25,12 +25,13 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import torch
 
+from ..evaluation import EvalItem, outputs_from, score_items
 from ..spec import RunSpec, SpecError
-from .base import Batch, Tally, Task, build_settings, stream
+from .base import Batch, Task, build_settings, stream
 from .corpus import ByteLM
 from .fuzzy_recall import FuzzyRecall
 from .memorize import Memorize
@@ -67,7 +68,7 @@ class Entry:
 
 
 class ProxySource:
-    """A data source for train.py/run.py: vocab_size, batch(step), evaluate(logits_of), summary(metrics)."""
+    """A data source for train.py/run.py: vocab_size, batch(step), eval_items(), train_tokens(steps), summary(metrics)."""
 
     def __init__(self, entries: List[Entry], seed: int):
         self.entries, self.seed = entries, seed
@@ -82,16 +83,23 @@ class ProxySource:
         x, y = e.task.sample(stream(self.seed, e.id, 0, step), e.batch_size)
         return x + e.offset, torch.where(y >= 0, y + e.offset, y)
 
-    def evaluate(self, logits_of: Callable[[torch.Tensor], torch.Tensor]) -> Dict[str, float]:
-        metrics: Dict[str, float] = {}
+    def eval_items(self) -> List[EvalItem]:
+        """Each task's held-out batches; the logits are restricted to the task's slice of the vocab."""
+        items = []
         for e in self.entries:
-            tally = Tally()
             for index in range(e.eval_batches):
                 x, y = e.task.sample_eval(stream(self.seed, e.id, 1, index), e.batch_size)
-                logits = logits_of(x + e.offset)[..., e.offset:e.offset + e.task.vocab_size]
-                tally.add(logits, y)
-            metrics.update(tally.metrics(e.id, e.task.metric))
-        return metrics
+                items.append(EvalItem(f"{e.id}/{index}", e.id, e.task.metric, x + e.offset, y, e.offset,
+                                      e.offset + e.task.vocab_size))
+        return items
+
+    def evaluate(self, logits_of) -> dict:
+        """Metrics of a model given as logits_of (in-process use: tests and benches; runs go through evaluate.py)."""
+        return score_items(self.eval_items(), outputs_from(self.eval_items(), logits_of))
+
+    def train_tokens(self, steps: int) -> int:
+        """Tokens the first `steps` training steps consume (each step's task at its own batch size and length)."""
+        return sum(self.entry_at(step).batch_size * self.entry_at(step).task.seq_len for step in range(steps))
 
     def summary(self, metrics: Dict[str, float]) -> Dict[str, float]:
         total = sum(e.weight for e in self.entries)

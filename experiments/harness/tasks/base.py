@@ -13,11 +13,10 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from ..evaluation import IGNORE, Tally  # noqa: F401  (Tally: re-exported for the tasks' tests)
 from ..spec import SpecError
 
-IGNORE = -100
 Batch = Tuple[torch.Tensor, torch.Tensor]
 
 
@@ -73,33 +72,6 @@ def sample_without_replacement(rng: np.random.Generator, weights: np.ndarray, ro
 def distinct_per_row(rng: np.random.Generator, low: int, high: int, rows: int, k: int) -> np.ndarray:
     """[rows, k] distinct integers from [low, high) per row, uniformly."""
     return np.argsort(rng.random((rows, high - low)), axis=1)[:, :k] + low
-
-
-class Tally:
-    """Accumulates a task's metrics over evaluation batches from logits restricted to its vocab slice."""
-
-    def __init__(self) -> None:
-        self.correct = 0
-        self.labelled = 0
-        self.nll = 0.0
-
-    def add(self, logits: torch.Tensor, y: torch.Tensor) -> None:
-        mask = y != IGNORE
-        picked = logits[mask].float()
-        target = y[mask]
-        self.labelled += int(mask.sum())
-        self.correct += int((picked.argmax(-1) == target).sum())
-        self.nll += float(F.cross_entropy(picked, target, reduction="sum")) if len(target) else 0.0
-
-    def metrics(self, prefix: str, metric: str) -> Dict[str, float]:
-        n = max(1, self.labelled)
-        loss = self.nll / n
-        out = {f"{prefix}/loss": loss}
-        if metric == "bpb":
-            out[f"{prefix}/bpb"] = loss / math.log(2)
-        else:
-            out[f"{prefix}/acc"] = self.correct / n
-        return out
 
 
 class Task:
