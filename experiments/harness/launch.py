@@ -1,4 +1,5 @@
-"""Runs harness specs in child processes (`python -m harness.run spec.json`), as the orchestrator does, for the
+"""Runs harness specs in child processes (`python -m harness.evaluate spec.json`, the trusted evaluator, which
+starts the candidate process unsandboxed), as the orchestrator does, for the
 benches and the slow tests. Each run gets its own folder holding spec.json, result.json and log.txt (stderr).
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ def launch(spec: dict, folder: Path, timeout: float) -> Launched:
     spec_path.write_text(json.dumps({**spec, "result_path": str(result_path)}))
     started = time.perf_counter()
     with open(log_path, "w") as log:
-        proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+        proc = subprocess.run([sys.executable, "-m", "harness.evaluate", str(spec_path)], cwd=EXPERIMENTS,
                               stdout=subprocess.DEVNULL, stderr=log, timeout=timeout)
     wall = time.perf_counter() - started
     result = json.loads(result_path.read_text()) if proc.returncode == 0 and result_path.is_file() else None

@@ -46,13 +46,14 @@ def asi_arch_names() -> list:
 
 @pytest.fixture
 def run_harness(tmp_path):
-    """Runs `python -m harness.run` in a child process on a spec dict; returns (result dict, progress events).
+    """Runs `python -m harness.evaluate` (the trusted evaluator, which starts the candidate process
+    `harness.run`) in a child process on a spec dict; returns (result dict, progress events).
     Every result is checked against the JSON Schema exported from the TypeScript contract."""
     def run(spec: dict, timeout: float = 300):
         spec = {"result_path": str(tmp_path / "result.json"), "threads": 1, **spec}
         spec_path = tmp_path / "spec.json"
         spec_path.write_text(json.dumps(spec))
-        proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+        proc = subprocess.run([sys.executable, "-m", "harness.evaluate", str(spec_path)], cwd=EXPERIMENTS,
                               capture_output=True, text=True, timeout=timeout)
         assert proc.returncode == 0, proc.stderr[-3000:]
         events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]

@@ -2,8 +2,8 @@
 
 Each case runs a hand-written layer from fixtures/bad_layers/ through the harness and reads the result it
 records. Cases that concern the process itself (the timeout, the memory limit, stdout, the spec file, a missing
-file end to end, determinism across processes) run `python -m harness.run SPEC` in a child; the rest call
-harness.run.run() in this process, which is the same code minus the interpreter start (about 2 s of CPU each).
+file end to end, determinism across processes) run `python -m harness.evaluate SPEC` (the trusted evaluator,
+which starts `harness.run` as the candidate process) in a child; the rest call harness.run.run() in this process, which is the same code minus the interpreter start (about 2 s of CPU each).
 Also here: awkward but valid layers (printing, auxiliary losses, torch.compile decorators, a class found through
 __all__), same seed -> same curve, and the spec parser.
 """
@@ -36,7 +36,7 @@ def start_child(tmp_path: Path, layer: dict, **spec) -> tuple:
     spec = make_spec(tmp_path, layer, threads=1, **spec)
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
-    proc = subprocess.Popen([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+    proc = subprocess.Popen([sys.executable, "-m", "harness.evaluate", str(spec_path)], cwd=EXPERIMENTS,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, Path(spec["result_path"])
 
@@ -52,6 +52,8 @@ def finish_child(child: tuple, timeout: float = 120) -> dict:
         raise
     assert proc.returncode == 0, stderr[-3000:]
     events = [json.loads(line) for line in stdout.splitlines()]  # every stdout line is a JSON event
+    assert events[0]["event"] == "worker"  # the candidate process's pid, for the orchestrator's backstop
+    events = events[1:]
     result = json.loads(result_path.read_text())
     assert events[0]["event"] == "start" and events[-1] == {"event": "done", "status": result["status"]}
     return {"result": result, "events": events, "stdout": stdout, "stderr": stderr}
@@ -236,7 +238,7 @@ def test_a_bad_spec_file_exits_2_with_one_line(tmp_path):
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps({"layer": {"path": "l.py"}, "result_path": str(tmp_path / "r.json"),
                                      "tiemout_s": 5}))
-    proc = subprocess.run([sys.executable, "-m", "harness.run", str(spec_path)], cwd=EXPERIMENTS,
+    proc = subprocess.run([sys.executable, "-m", "harness.evaluate", str(spec_path)], cwd=EXPERIMENTS,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stdout == "" and proc.stderr.count("\n") == 1 and "unknown key tiemout_s" in proc.stderr

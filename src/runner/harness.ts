@@ -17,7 +17,7 @@ import { EXPERIMENTS_DIR } from "../paths.ts";
 import { CappedLog } from "./log.ts";
 import { findPython } from "./python.ts";
 import { redact, secretValues } from "./redact.ts";
-import { interpreterPaths, resolveSandbox, SANDBOX_HOME, sandboxArgs, sandboxAvailable, type SandboxMode } from "./sandbox.ts";
+import { findBwrap, interpreterPaths, resolveSandbox, SANDBOX_HOME, sandboxArgs, sandboxAvailable, type SandboxMode } from "./sandbox.ts";
 
 export interface HarnessOptions {
   /** The run directory: spec.json, launch.json, result.json and harness.log; the candidate writes only work/. */
@@ -85,7 +85,7 @@ function launchFor(spec: RunSpec, python: string, specPath: string, workDir: str
     ...(spec.data.corpus ? [spec.data.corpus] : []), ...corpusEntries(spec)];
   const cpuSeconds = Math.ceil(spec.timeout_s * Math.max(1, os.availableParallelism())) + 60;
   const asBytes = gpu === undefined && spec.memory_mb ? (spec.memory_mb + 16384) * 2 ** 20 : null;
-  const argv = ["bwrap", ...sandboxArgs({ workDir, readOnly, home: SANDBOX_HOME },
+  const argv = [findBwrap()!, ...sandboxArgs({ workDir, readOnly, home: SANDBOX_HOME },
     { nproc: NPROC, fsizeBytes: FSIZE_BYTES, cpuSeconds, asBytes }, { gpu: gpu !== undefined }, command)];
   return { argv, env: childEnv(SANDBOX_HOME, "/tmp", gpu), cwd: EXPERIMENTS_DIR, sandboxed };
 }

@@ -87,10 +87,26 @@ export function interpreterPaths(python: string): string[] {
   return roots;
 }
 
+/** bwrap's absolute path on this process's PATH (what every sandboxed run executes), or null. */
+export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, "bwrap");
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
 let available: boolean | undefined;
 
 /** bwrap runs here with exactly the flags (and wrapper) real runs use (checked once per process). */
 export function sandboxAvailable(): boolean {
+  const bwrap = findBwrap();
+  if (bwrap === null) return false;
   if (available === undefined) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-bwrap-probe-"));
     try {
@@ -100,7 +116,7 @@ export function sandboxAvailable(): boolean {
         { gpu: false },
         ["/usr/bin/true"],
       );
-      execaSync("bwrap", args, { timeout: 10_000, stdin: "ignore", env: { PATH: "/usr/bin:/bin" }, extendEnv: false });
+      execaSync(bwrap, args, { timeout: 10_000, stdin: "ignore", env: { PATH: "/usr/bin:/bin" }, extendEnv: false });
       available = true;
     } catch {
       available = false;
