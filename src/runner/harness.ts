@@ -71,6 +71,8 @@ function childEnv(home: string, tmp: string, gpu: string | undefined): Record<st
 }
 
 const FSIZE_BYTES = 1 << 30;
+/** Interpreter and torch start-up allowed before the candidate process says "start" (harness/evaluate.py STARTUP_S). */
+const STARTUP_MS = 120_000;
 const NPROC = 256;
 
 /** What the evaluator starts: the candidate process, wrapped in bubblewrap when sandboxed. */
@@ -143,7 +145,9 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
       }
     }
   };
-  const backstop = setTimeout(() => killGroups("timeout"), (spec.timeout_s + (opts.graceSeconds ?? 30)) * 1000);
+  // Like the evaluator's own limit, the spec's timeout runs from the candidate process's "start" (imports done).
+  const limitMs = (spec.timeout_s + (opts.graceSeconds ?? 30)) * 1000;
+  let backstop = setTimeout(() => killGroups("timeout"), STARTUP_MS + limitMs);
   const onAbort = () => killGroups("abort");
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
@@ -153,6 +157,10 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
       const worker = /^\{"event": "worker", "pid": (\d+)\}$/.exec(text);
       if (worker) workerPid = Number(worker[1]);
       const event = parseProgress(text);
+      if (event?.event === "start") {
+        clearTimeout(backstop);
+        backstop = setTimeout(() => killGroups("timeout"), limitMs);
+      }
       if (event) opts.onProgress?.(event);
     }
     await child;
