@@ -12,34 +12,21 @@ result["candidate_reported"]. Progress lines go to stdout as JSON; the exit code
 from __future__ import annotations
 
 import json
-import math
 import os
-import random
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
-import torch
-
-from .data import make_data
-from .evaluation import CAUSAL_TOLERANCE, OutputError, causal_leak, causal_samples, score_items
-from .probes.recheck import recheck
-from .result import finite, new_result, set_error, write_result
 from .spec import RunSpec, SpecError, parse_spec
-from .wire import WireError, read_frame, write_frame
+
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((Path(__file__).resolve().parent / "result.schema.json").read_text())
-KINDS = set(SCHEMA["properties"]["error"]["anyOf"][0]["properties"]["kind"]["enum"])
-PROGRESS = ("start", "step", "eval", "probe")
-PROBE_TENSORS = ("batch.together", "batch.alone", "causality.y")
 STARTUP_S = 120.0          # interpreter and torch start-up before the candidate is loaded (the spec's timeout then starts)
 EXIT_GRACE_S = 10.0        # after its report, the candidate process has this long to exit by itself
-REPORTED = ("curve", "params", "fingerprint", "env")
 
 
 class Worker:
@@ -52,9 +39,9 @@ class Worker:
         self.timed_out = False
         self.timeout_s = timeout_s
         self.timer = self._arm(STARTUP_S + timeout_s)
-        self.outputs: Dict[str, torch.Tensor] = {}
-        self.tensors: Dict[str, torch.Tensor] = {}
-        self.prefixes: Dict[int, torch.Tensor] = {}
+        self.outputs: Dict[str, Any] = {}
+        self.tensors: Dict[str, Any] = {}
+        self.prefixes: Dict[int, Any] = {}
         self.samples: List[dict] = []
         self.report: Optional[dict] = None
         self.train_times: Dict[str, float] = {}
@@ -83,12 +70,6 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def answer(self, header: dict) -> None:
-        try:
-            write_frame(self.proc.stdin, header)
-        except (BrokenPipeError, OSError):
-            pass
-
     def finish(self) -> int:
         """The candidate process's exit code (None-like -9 when it had to be killed); then whatever it left in
         its process group is killed (in the sandbox, its pid namespace ends with it)."""
@@ -102,137 +83,17 @@ class Worker:
         return -9 if code is None else code
 
 
-def collect(worker: Worker, items, emit) -> None:
-    keys = {item.key for item in items}
-    rng = random.Random(int.from_bytes(os.urandom(8), "little"))  # positions the candidate cannot know in advance
-    while True:
-        try:
-            frame = read_frame(worker.proc.stdout)
-        except WireError as exc:
-            worker.wire_error = str(exc)
-            return
-        if frame is None:
-            return
-        header, tensor = frame
-        kind = header["type"]
-        if kind == "progress" and isinstance(header.get("event"), dict) and header["event"].get("event") in PROGRESS:
-            if header["event"]["event"] == "start" and not worker.saw_start:
-                worker.saw_start = True
-                worker.started()
-            emit(header["event"])
-        elif kind == "train" and header.get("state") in ("start", "end"):
-            worker.train_times.setdefault(header["state"], time.perf_counter())
-        elif kind == "probe_tensor" and header.get("name") in PROBE_TENSORS and tensor is not None:
-            worker.tensors.setdefault(header["name"], tensor)
-        elif kind == "eval" and header.get("key") in keys and tensor is not None:
-            worker.outputs.setdefault(header["key"], tensor)
-        elif kind == "eval_done" and not worker.samples:
-            worker.samples = causal_samples(items, rng)
-            worker.answer({"type": "causal", "samples": [{k: s[k] for k in ("key", "row", "t")}
-                                                         for s in worker.samples]})
-        elif kind == "prefix" and isinstance(header.get("i"), int) and tensor is not None:
-            worker.prefixes.setdefault(header["i"], tensor)
-        elif kind == "report" and isinstance(header.get("result"), dict):
-            worker.report = header["result"]
-            return   # the last frame: nothing after it is read
-
-
-def eval_causality(worker: Worker, items, dtype: str) -> dict:
-    """Prefix-only logits against the full-sequence ones at the sampled positions."""
-    tolerance = CAUSAL_TOLERANCE.get(dtype, CAUSAL_TOLERANCE["float32"])
-    worst, where = 0.0, None
-    for i, sample in enumerate(worker.samples):
-        leak = causal_leak(worker.outputs[sample["key"]][sample["index"]], worker.prefixes.get(i, torch.empty(0)))
-        if leak > worst or where is None:
-            worst, where = max(worst, leak), sample
-    record = {"passed": worst <= tolerance, "max_leak": worst if math.isfinite(worst) else None,
-              "tolerance": tolerance, "samples": len(worker.samples)}
-    if not record["passed"] and where is not None:
-        record["message"] = (f"at evaluation, the logits at position {where['t']} of {where['key']} row "
-                             f"{where['row']} differ between the prefix alone and the full sequence (relative "
-                             f"{worst:.2e}, tolerance {tolerance:.0e})")
-    return record
-
-
-def copy_reported(result: dict, report: dict) -> None:
-    curve = report.get("curve")
-    if isinstance(curve, list):
-        result["curve"] = [{"step": int(p["step"]), "tokens": int(p["tokens"]),
-                            "loss": float(p["loss"]) if isinstance(p.get("loss"), (int, float)) else None}
-                           for p in curve if isinstance(p, dict) and isinstance(p.get("step"), int)
-                           and isinstance(p.get("tokens"), int) and p["step"] >= 0 and p["tokens"] >= 0]
-    params = report.get("params")
-    if isinstance(params, dict) and all(isinstance(params.get(k), int) for k in ("total", "mixer")):
-        result["params"] = {"total": params["total"], "mixer": params["mixer"]}
-    if isinstance(report.get("fingerprint"), str):
-        result["fingerprint"] = report["fingerprint"][:200]
-    env = report.get("env")
-    if isinstance(env, dict):
-        result["env"].update({k: str(env[k])[:200] for k in ("torch", "python", "device", "dtype", "fla")
-                              if k in env})
-        if isinstance(env.get("threads"), int):
-            result["env"]["threads"] = env["threads"]
-
-
-def reported_error(result: dict, report: dict) -> None:
-    """A failure the candidate process reports stands: it can only lower its own standing."""
-    error = report.get("error") if isinstance(report.get("error"), dict) else {}
-    status = report.get("status") if report.get("status") in ("rejected", "failed", "timeout") else "failed"
-    kind = error.get("kind") if error.get("kind") in KINDS else "crash"
-    set_error(result, status, kind, str(error.get("message") or kind), str(error.get("tail") or ""))
-
-
-def judge(spec: RunSpec, data, items, worker: Worker, code: int, launch: dict) -> dict:
-    env = {"torch": torch.__version__, "python": "unknown", "device": spec.device, "dtype": spec.dtype,
-           "seed": spec.seed}
-    result = new_result(spec.stage, env)
-    result["sandboxed"] = bool(launch.get("sandboxed"))
-    report = worker.report
-    if report is not None:
-        copy_reported(result, report)
-        result["candidate_reported"] = [k for k in REPORTED if result[k] not in (None, [])]
-    if worker.timed_out:
-        return set_error(result, "timeout", "timeout", f"killed after {spec.timeout_s:g} s")
-    if worker.wire_error:
-        return set_error(result, "failed", "crash", f"the candidate process broke the protocol: {worker.wire_error}")
-    if report is None:
-        return set_error(result, "failed", "crash", f"the candidate process exited (code {code}) without a report")
-    if report.get("status") != "ok":
-        reported_error(result, report)
-        if isinstance(report.get("probes"), dict):
-            result["probes"] = recheck(spec, report["probes"], worker.tensors)[0] or None
-        return result
-    if spec.probe.enabled:
-        result["probes"], rejection = recheck(spec, report.get("probes"), worker.tensors)
-        result["candidate_reported"].append("probes.load/params/fingerprint/complexity costs")
-        if rejection is not None:
-            return set_error(result, "failed" if rejection[0] in ("crash", "oom") else "rejected", *rejection)
-    if data is not None:
-        try:
-            result["metrics"] = score_items(items, worker.outputs)
-        except OutputError as exc:
-            return set_error(result, "failed", exc.kind, exc.message)
-        if hasattr(data, "summary"):
-            result["metrics"].update(data.summary(result["metrics"]))
-        result["eval_causality"] = eval_causality(worker, items, result["env"]["dtype"])
-        if not result["eval_causality"]["passed"]:
-            return set_error(result, "rejected", "noncausal", result["eval_causality"].get(
-                "message", "no prefix-only logits for the sampled positions"))
-        start, end = worker.train_times.get("start"), worker.train_times.get("end")
-        if start is not None and end is not None and end > start:
-            result["device_s"] = round(end - start, 3)
-            result["tokens_per_s"] = data.train_tokens(spec.train.steps) / (end - start)
-    if code != 0:
-        return set_error(result, "failed", "crash", f"the candidate process exited with code {code}")
-    return result
-
-
 def evaluate(spec: RunSpec, spec_path: str, launch: dict, emit) -> dict:
-    data = make_data(spec) if spec.train else None
-    items = data.eval_items() if data is not None else []
     started = time.perf_counter()
     worker = Worker(launch, spec.timeout_s)
     emit({"event": "worker", "pid": worker.proc.pid})   # so the orchestrator's backstop can kill its group too
+    # torch and the data load only now, so the two interpreters' start-up overlaps instead of adding up
+    from .trusted import collect, judge, prepare, setup_failed
+    try:
+        data, items = prepare(spec)
+    except Exception as exc:   # e.g. a corpus that cannot be read: the run fails, as it did in the harness
+        worker.finish()
+        return setup_failed(spec, exc, launch, time.perf_counter() - started)
     try:
         collect(worker, items, emit)
     finally:
@@ -259,8 +120,10 @@ def main(argv: list) -> int:
         return 2
 
     def emit(event: dict) -> None:
+        from .result import finite   # torch-free until evaluate() has started the candidate process
         print(json.dumps(finite(event), allow_nan=False, default=str), flush=True)
     result = evaluate(spec, argv[1], launch, emit)
+    from .result import write_result
     write_result(result, spec.result_path)
     emit({"event": "done", "status": result["status"]})
     return 0

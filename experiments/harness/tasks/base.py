@@ -7,7 +7,6 @@ evaluation use the same labels. The mix (tasks/__init__.py) shifts each task int
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from typing import Any, Dict, Tuple
 
