@@ -53,6 +53,20 @@ describe("forged results are recorded as failed, never ok", () => {
   }
 });
 
+describe("causality is checked under the evaluation's own conditions", () => {
+  it("a layer causal only in float64 passes the probe stage but is rejected at evaluation", async () => {
+    const layer = path.join(ATTACKS, "causal_only_in_float64.py");
+    const probeDir = path.join(tmp, "f64-probe");
+    const probe = await runHarness(stageSpec({ stage: "probe", layerPath: layer, className: "DeltaNet", runDir: probeDir }), { runDir: probeDir, onWarning: () => {} });
+    expect(probe.result.probes?.causality?.passed).toBe(true);
+    const run = await attack("causal_only_in_float64.py", "f64-smoke", "auto");
+    expect(run.result.status).toBe("rejected");
+    expect(run.result.error?.kind).toBe("noncausal");
+    expect(run.result.eval_causality?.passed).toBe(false);
+    expect(run.result.error?.message).toMatch(/at evaluation, the logits at position \d+ .* differ between the prefix alone and the full sequence/);
+  });
+});
+
 describe.runIf(bwrap)("escapes fail inside the sandbox", () => {
   let run: HarnessRun;
   let outcomes: Record<string, string>;
