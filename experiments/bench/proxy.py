@@ -2,7 +2,7 @@
 [--programs programs.json] [--parallel N]`.
 
 Runs every baseline layer in experiments/layers/ (the class named first in each file's __all__) through the
-proxy preset, each as a real harness child process (`python -m harness.run`), one after another, and reports per
+proxy preset, each as a real harness child process (`python -m harness.evaluate`, via harness/launch.py), one after another, and reports per
 layer: the proxy stage's wall time as the orchestrator sees it (process start to exit), the harness's own
 wall_s, CPU training tokens/s, the summary score and the per-task metrics. Runs are sequential so the numbers are
 side by side on one machine; compare them only within one invocation.
