@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .lifetime import die_with_parent
 from .spec import RunSpec, SpecError, parse_spec
 
 
@@ -118,6 +119,8 @@ def main(argv: list) -> int:
     except (OSError, ValueError, SpecError) as exc:
         print(f"harness: bad run spec {argv[1]}: {exc}", file=sys.stderr)
         return 2
+
+    die_with_parent()
 
     def emit(event: dict) -> None:
         from .result import finite   # torch-free until evaluate() has started the candidate process

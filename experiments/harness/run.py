@@ -20,6 +20,7 @@ from typing import BinaryIO, Callable, Optional
 import torch
 
 from .data import make_data
+from .lifetime import die_with_parent
 from .loader import is_out_of_memory, limit_memory, load_layer_class, prepare_imports
 from .model import LM, LMConfig
 from .evaluation import outputs_of, prefix_logits
@@ -56,16 +57,6 @@ class Channel:
         if frame is None:
             raise CandidateError("crash", "the evaluator closed the channel", status="failed")
         return frame[0]
-
-
-def die_with_parent() -> None:
-    """If the orchestrator is killed (even with SIGKILL), this run dies too instead of training on as an orphan."""
-    try:
-        import ctypes
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the orchestrator's process-group kill still applies
 
 
 def arm_timeout(seconds: float) -> None:
