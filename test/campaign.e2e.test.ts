@@ -90,6 +90,7 @@ describe("archlab run", () => {
       expect(new Set(after.map((e) => e.genomeKey)).size).toBe(2);
       expect(after.find((e) => e.id === victim!.id)?.status).toMatch(/done|rejected|failed/);
     },
+    240_000, // two campaign runs of several harness runs each (each one the trusted evaluator + the candidate process)
   );
 
   it("stops cleanly on SIGTERM and picks the experiment up again on the next run", async () => {
@@ -105,7 +106,7 @@ describe("archlab run", () => {
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming 1 unfinished/);
     expect((await experiments()).every((e) => TERMINAL_STATUSES.includes(e.status))).toBe(true);
-  });
+  }, 240_000);
 
   it("explains a bad campaign file in one line", async () => {
     const file = path.join(tmp, "c.yaml");
