@@ -41,6 +41,37 @@ export function storeBaseline(cacheDir: string, entry: BaselineEntry): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+export type BaselineRuns =
+  | { ok: true; results: RunResult[]; cached: boolean[] }
+  /** The run of specs[index] did not finish ok (nothing after it ran). */
+  | { ok: false; index: number; result: RunResult };
+
+/**
+ * The baseline's result for each spec (one per seed), in order: from the cache in `cacheDir` when an entry has
+ * the spec's key, else run now and stored. Used by the campaign and by `archlab evaluate --baseline`.
+ */
+export async function baselineRuns(
+  cacheDir: string, layer: string, specs: readonly RunSpec[], run: (spec: RunSpec) => Promise<RunResult>,
+): Promise<BaselineRuns> {
+  const results: RunResult[] = [];
+  const cached: boolean[] = [];
+  for (const [index, spec] of specs.entries()) {
+    const key = baselineKey([spec]);
+    const hit = cachedBaseline(cacheDir, key);
+    if (hit) {
+      results.push(hit.results[0]!);
+      cached.push(true);
+      continue;
+    }
+    const result = await run(spec);
+    if (result.status !== "ok") return { ok: false, index, result };
+    storeBaseline(cacheDir, { key, layer, results: [result] });
+    results.push(result);
+    cached.push(false);
+  }
+  return { ok: true, results, cached };
+}
+
 /** Mean of each metric over seeds, plus "<metric>:std" when there is more than one seed. */
 export function combineSeeds(results: readonly RunResult[]): Record<string, number> {
   const values = new Map<string, number[]>();

@@ -6,7 +6,7 @@
 import PQueue from "p-queue";
 import type { Campaign, Experiment } from "../contracts/experiment.ts";
 import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
-import type { ProgressEvent, RunResult } from "../contracts/result.ts";
+import type { ProgressEvent } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
@@ -20,7 +20,7 @@ import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { runHarness } from "../runner/harness.ts";
 import { stageSpec } from "../runner/stages.ts";
-import { baselineKey, cachedBaseline, combineSeeds, storeBaseline } from "./baseline.ts";
+import { baselineRuns, combineSeeds } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
 import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
@@ -262,23 +262,10 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: st
     runDir: path.join(archive.dir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
   }));
-  const key = baselineKey(specs);
-  const cacheDir = path.join(archive.dir, "baselines");
-  const cached = cachedBaseline(cacheDir, key);
-  if (cached) {
-    const metrics = combineSeeds(cached.results);
-    emit({ type: "baseline", cached: true, metrics });
-    return metrics;
-  }
-  const results: RunResult[] = [];
-  for (const spec of specs) {
-    const runDir = path.join(path.dirname(spec.result_path));
-    const run = await runHarness(spec, { runDir, signal, gpu, sandbox: config.sandbox });
-    if (run.result.status !== "ok") return null; // fitness then has no loss/benchmark terms; recorded per experiment
-    results.push(run.result);
-  }
-  storeBaseline(cacheDir, { key, layer: config.baseline.path, results });
-  const metrics = combineSeeds(results);
-  emit({ type: "baseline", cached: false, metrics });
+  const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
+    (spec) => runHarness(spec, { runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox }).then((run) => run.result));
+  if (!runs.ok) return null; // fitness then has no loss/benchmark terms; recorded per experiment
+  const metrics = combineSeeds(runs.results);
+  emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });
   return metrics;
 }

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { compareToBaseline, type MetricComparison } from "../analyst/seeds.ts";
-import { baselineKey, cachedBaseline, storeBaseline } from "../campaign/baseline.ts";
+import { baselineRuns } from "../campaign/baseline.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
@@ -96,23 +96,15 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
 
   let baseline: { layer: string; class_name: string; results: RunResult[]; cached: number[] } | null = null;
   if (baselineFile) {
-    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: [], cached: [] };
     const cacheDir = path.resolve(opts.baselineCache);
-    for (const seed of seeds) {
-      const dir = path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`);
-      const spec = specFor({ path: baselineFile, className: opts.baselineClass }, seed, dir);
-      const key = baselineKey([spec]);
-      const cached = cachedBaseline(cacheDir, key);
-      if (cached) {
-        baseline.results.push(cached.results[0]!);
-        baseline.cached.push(seed);
-        continue;
-      }
-      const { result } = await run(spec, `baseline ${labelOf(baselineFile, seeds, seed)}`);
-      if (result.status !== "ok") throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${seed}: ${result.error?.message ?? "no result"}`);
-      storeBaseline(cacheDir, { key, layer: baselineFile, results: [result] });
-      baseline.results.push(result);
+    const specs = seeds.map((seed) => specFor({ path: baselineFile, className: opts.baselineClass }, seed,
+      path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`)));
+    const runs = await baselineRuns(cacheDir, baselineFile, specs, async (spec) => (await run(spec, `baseline ${labelOf(baselineFile, seeds, spec.seed)}`)).result);
+    if (!runs.ok) {
+      const { result } = runs;
+      throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${specs[runs.index]!.seed}: ${result.error?.message ?? "no result"}`);
     }
+    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: runs.results, cached: seeds.filter((_, i) => runs.cached[i]) };
   }
   const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results) : null;
   if (opts.json) {
