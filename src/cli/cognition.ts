@@ -5,7 +5,8 @@
  */
 import { Command } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
-import { writeOut } from "../archive/present.ts";
+import { writeOut } from "./present.ts";
+import { positiveInt } from "./flags.ts";
 import { CognitionBase, embedCognition, importCognition, readSources, type CognitionHit } from "../cognition/index.ts";
 import { UserError } from "../errors.ts";
 
@@ -70,8 +71,7 @@ export function registerCognition(program: Command): void {
     .option("--embedding-model <name>", "embedding model for --embeddings", DEFAULT_EMBEDDING_MODEL)
     .option("--json", "print the entries (with all their fields) as a JSON array")
     .action(async (query: string, opts: SearchOptions) => {
-      const k = Number(opts.k);
-      if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a positive integer, not "${opts.k}"`);
+      const k = positiveInt(opts.k, "--k");
       if (!query.trim()) throw new UserError("the search query is empty");
       const base = CognitionBase.require(opts.archive);
       const llm = opts.embeddings ? await embeddings() : null;

@@ -10,6 +10,7 @@ import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
 import { DEFAULT_PROXY_PRESET, PROXY_PRESETS, STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
+import { nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
 interface EvaluateOptions {
@@ -64,7 +65,7 @@ export function registerEvaluate(program: Command): void {
 async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   checkLayerFile(file);
   const gpu = parseDevice(opts.device);
-  const firstSeed = positiveInt(opts.seed, "--seed", true);
+  const firstSeed = nonNegativeInt(opts.seed, "--seed");
   const seeds = Array.from({ length: positiveInt(opts.seeds, "--seeds") }, (_, i) => firstSeed + i);
   const runDir = path.resolve(opts.out ?? defaultRunDir(file));
   const layerKwargs = parseKwargs(opts.kwargs);
@@ -171,20 +172,6 @@ function parseKwargs(text: string | undefined): Record<string, unknown> | undefi
     throw new UserError("--kwargs must be a JSON object");
   }
   return value as Record<string, unknown>;
-}
-
-function positiveNumber(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UserError(`${flag} must be a positive number, not "${text}"`);
-  return value;
-}
-
-function positiveInt(text: string, flag: string, allowZero = false): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new UserError(`${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, not "${text}"`);
-  }
-  return value;
 }
 
 function defaultRunDir(file: string): string {

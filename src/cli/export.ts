@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
-import { csv, writeOut } from "../archive/present.ts";
+import { csv, writeOut } from "./present.ts";
 
 export const EXPORT_SCHEMA = "archlab.export/1";
 

@@ -2,8 +2,8 @@
 import { Command, Option } from "commander";
 import { loadCampaign, type RunFlags } from "../campaign/config.ts";
 import { runCampaign } from "../campaign/campaign.ts";
-import { progressView } from "../campaign/progress.ts";
-import { UserError } from "../errors.ts";
+import { progressView } from "./progress.ts";
+import { positiveInt, positiveNumber } from "./flags.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 
@@ -71,16 +71,5 @@ export function registerRun(program: Command): void {
     });
 }
 
-function int(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, not "${text}"`);
-  return n;
-}
-
-function num(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number, not "${text}"`);
-  return n;
-}
+const int = (text: string | undefined, flag: string) => (text === undefined ? undefined : positiveInt(text, flag));
+const num = (text: string | undefined, flag: string) => (text === undefined ? undefined : positiveNumber(text, flag));
