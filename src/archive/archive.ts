@@ -17,7 +17,8 @@ import { ArchiveCorruptError, NoArchiveError } from "./errors.ts";
 import { ContentFiles } from "./files.ts";
 import { ArchiveGit, diffFiles } from "./git.ts";
 import { WriterLock } from "./lock.ts";
-import { firstIssue, JournalStore, SNAPSHOT_FILE, type ExperimentSummary, type StoredRecord, type Table } from "./store.ts";
+import { firstIssue } from "../errors.ts";
+import { JournalStore, SNAPSHOT_FILE, type ExperimentSummary, type StoredRecord, type Table } from "./store.ts";
 
 export type ArchiveMode = "read" | "write";
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { spread } from "../analyst/seeds.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 
@@ -35,10 +36,7 @@ export function cachedBaseline(cacheDir: string, key: string): BaselineEntry | n
 }
 
 export function storeBaseline(cacheDir: string, entry: BaselineEntry): void {
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const file = path.join(cacheDir, `${entry.key}.json`);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(entry, null, 1));
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(path.join(cacheDir, `${entry.key}.json`), JSON.stringify(entry, null, 1));
 }
 
 export type BaselineRuns =
