@@ -38,7 +38,7 @@ export interface HarnessRun {
 }
 
 /** The only variables a candidate sees: no API keys, no tokens, nothing from the user's shell. */
-function childEnv(runDir: string, gpu: string | undefined): Record<string, string> {
+export function childEnv(runDir: string, gpu: string | undefined): Record<string, string> {
   const tmp = path.join(runDir, "tmp");
   fs.mkdirSync(tmp, { recursive: true });
   return {
@@ -64,12 +64,7 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
   fs.rmSync(resultPath, { force: true });
   fs.writeFileSync(specPath, JSON.stringify(spec, null, 2));
 
-  const python = opts.python ?? findPython();
-  const sandboxed = (opts.sandbox ?? true) && sandboxAvailable();
-  const command = [python, "-m", "harness.run", specPath];
-  const [file, ...args] = sandboxed
-    ? ["bwrap", ...sandboxArgs(runDir, { gpu: opts.gpu !== undefined }), ...command]
-    : command;
+  const { argv: [file, ...args], sandboxed } = harnessArgv(specPath, runDir, { ...opts, gpu: opts.gpu !== undefined });
 
   const spawnedAt = performance.now();
   const child = execa(file!, args, {
@@ -110,7 +105,15 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
   return { result, specPath, resultPath, logPath, sandboxed, processS };
 }
 
-function parseProgress(line: string): ProgressEvent | undefined {
+/** The harness command line for a spec, wrapped in the sandbox when asked and available (local and Slurm runs). */
+export function harnessArgv(specPath: string, runDir: string, opts: { python?: string; sandbox?: boolean; gpu: boolean }): { argv: string[]; sandboxed: boolean } {
+  const python = opts.python ?? findPython();
+  const sandboxed = (opts.sandbox ?? true) && sandboxAvailable();
+  const command = [python, "-m", "harness.run", specPath];
+  return { argv: sandboxed ? ["bwrap", ...sandboxArgs(runDir, { gpu: opts.gpu }), ...command] : command, sandboxed };
+}
+
+export function parseProgress(line: string): ProgressEvent | undefined {
   try {
     const parsed = ProgressEvent.safeParse(JSON.parse(line));
     return parsed.success ? parsed.data : undefined;
@@ -120,7 +123,7 @@ function parseProgress(line: string): ProgressEvent | undefined {
 }
 
 /** Reads and validates the result file; when the child died without one, records why instead. */
-function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy?: "timeout" | "abort"): RunResult {
+export function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy?: "timeout" | "abort"): RunResult {
   const tail = logTail(logPath);
   if (!fs.existsSync(resultPath)) {
     if (killedBy === "timeout") {
@@ -143,7 +146,7 @@ function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy
   return parsed.data;
 }
 
-function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: string, tail: string): RunResult {
+export function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: string, tail: string): RunResult {
   const result: RunResult = {
     schema: RESULT_SCHEMA,
     stage: spec.stage,

@@ -1,0 +1,117 @@
+/**
+ * A real single-node Slurm on localhost for the tests (../shared/notes/slurm-localhost.md): munged, slurmctld and
+ * slurmd started from a config in a temp dir (SLURM_CONF points every client at it), stopped by the pids in their
+ * pid files. `startSlurm()` returns null, with the reason, where the binaries are absent or we are not root.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+
+export interface LocalSlurm {
+  dir: string;
+  /** SLURM_CONF for clients (sbatch, squeue, scontrol, scancel). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const BINARIES = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/sbin/munged", "/usr/bin/sbatch"];
+
+/** Why a real Slurm cannot be started here, or null when it can. */
+export function slurmUnavailable(): string | null {
+  const missing = BINARIES.filter((b) => !fs.existsSync(b));
+  if (missing.length) return `slurm binaries absent (${missing.join(", ")}): apt-get install slurm-wlm munge`;
+  if (process.getuid?.() !== 0) return "starting slurmctld/slurmd needs root";
+  return null;
+}
+
+function config(dir: string, cpus: number): string {
+  return `ClusterName=archlabci
+SlurmctldHost=localhost
+SlurmUser=slurm
+AuthType=auth/munge
+StateSaveLocation=${dir}/state
+SlurmdSpoolDir=${dir}/spool
+SlurmctldPidFile=${dir}/slurmctld.pid
+SlurmdPidFile=${dir}/slurmd.pid
+SlurmctldLogFile=${dir}/log/slurmctld.log
+SlurmdLogFile=${dir}/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+ReturnToService=2
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=${dir}/log/jobcomp.txt
+JobAcctGatherType=jobacct_gather/none
+MpiDefault=none
+MailProg=/bin/true
+KillWait=5
+MinJobAge=300
+NodeName=localhost CPUs=${cpus} RealMemory=16000 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pidIn(file: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startSlurm(opts: { cpus?: number } = {}): Promise<LocalSlurm> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-slurm-"));
+  fs.chmodSync(dir, 0o755);
+  for (const sub of ["state", "spool", "log", "munge"]) fs.mkdirSync(path.join(dir, sub));
+  const conf = path.join(dir, "slurm.conf");
+  fs.writeFileSync(conf, config(dir, opts.cpus ?? Math.max(2, os.cpus().length)));
+  await execa("chown", ["-R", "slurm:slurm", path.join(dir, "state"), path.join(dir, "log")]);
+  await execa("chown", ["munge:munge", path.join(dir, "munge")]);
+  const env = { SLURM_CONF: conf };
+  const socket = path.join(dir, "munge", "munge.socket");
+  const pids = [path.join(dir, "slurmd.pid"), path.join(dir, "slurmctld.pid"), path.join(dir, "munge", "munged.pid")];
+  const stop = async () => {
+    for (const file of pids) {
+      const pid = pidIn(file);
+      if (pid === null) continue;
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        continue;
+      }
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await sleep(100);
+      }
+    }
+  };
+  try {
+    // Our own munged on its own socket, so a system munged (or another test's) is left alone.
+    await execa("runuser", ["-u", "munge", "--", "/usr/sbin/munged", "--socket", socket,
+      "--pid-file", pids[2]!, "--log-file", path.join(dir, "munge", "munged.log"), "--seed-file", path.join(dir, "munge", "seed")]);
+    // Slurm's munge plugin takes the socket from AuthInfo.
+    fs.appendFileSync(conf, `AuthInfo=socket=${socket}\n`);
+    await execa("/usr/sbin/slurmctld", ["-f", conf], { env });
+    await execa("/usr/sbin/slurmd", ["-f", conf, "-N", "localhost"], { env });
+    for (let i = 0; i < 150; i++) {
+      const { stdout } = await execa("sinfo", ["-h", "-n", "localhost", "-o", "%T"], { env, reject: false });
+      if (stdout.trim() === "idle") return { dir, env, stop };
+      await sleep(200);
+    }
+    throw new Error(`slurm did not reach idle; see ${dir}/log`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
