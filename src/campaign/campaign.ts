@@ -18,13 +18,13 @@ import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
-import { runHarness } from "../runner/harness.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { baselineRuns, combineSeeds } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
 import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
 import { failpoint } from "./failpoint.ts";
+import { recordJob, stageRunners, type StageRunners } from "./jobs.ts";
 import path from "node:path";
 import { PROJECT_ROOT } from "../paths.ts";
 
@@ -91,16 +91,18 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const free = slots.map((_, i) => i);
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
-    const baseline = memo(() => baselineMetrics(archive, config, slots[0], signal, emit));
+    const runners = stageRunners(config);
+    const baseline = memo(() => baselineMetrics(archive, config, runners, slots[0], signal, emit));
 
     const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
-      runHarness(spec, {
+      runners(spec.stage).run(spec, {
         runDir, signal, gpu: slots[slot], sandbox: config.sandbox,
         onProgress: (event) => {
           if (spec.stage === "proxy" && event.event === "step") failpoint("training");
           emit({ type: "progress", id, event });
         },
-      }).then((run) => ({ result: run.result, processS: run.processS }));
+        onJob: (job) => recordJob(archive, id, job),
+      });
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;
@@ -255,7 +257,7 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
 }
 
 /** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
-async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
+async function baselineMetrics(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
   const specs = Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
     stage: "proxy", layerPath, className: config.baseline.class_name,
@@ -263,7 +265,7 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: st
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
   }));
   const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
-    (spec) => runHarness(spec, { runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox }).then((run) => run.result));
+    (spec) => runners("proxy").run(spec, { runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox }).then((run) => run.result));
   if (!runs.ok) return null; // fitness then has no loss/benchmark terms; recorded per experiment
   const metrics = combineSeeds(runs.results);
   emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });

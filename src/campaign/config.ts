@@ -14,6 +14,7 @@ import { SamplingConfig } from "../researcher/sampling.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { MAX_EXPONENT } from "../contracts/runSpec.ts";
 import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
+import { RunnerConfig } from "../runner/runner.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
 
@@ -47,6 +48,8 @@ export const CampaignConfig = z.strictObject({
       max_exponent: z.number().positive().default(MAX_EXPONENT),
       max_params: z.number().int().positive().nullable().default(null),
       timeout_s: z.number().positive().default(PROBE_TIMEOUT_S),
+      /** Where the stage runs: here (local) or through sbatch (slurm); see src/runner/runner.ts. */
+      runner: RunnerConfig.prefault({}),
     }).prefault({}),
     proxy: z.strictObject({
       /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
@@ -54,6 +57,7 @@ export const CampaignConfig = z.strictObject({
       seeds: z.number().int().positive().default(1),
       timeout_s: z.number().positive().nullable().default(null),
       corpus: z.string().nullable().default(null),
+      runner: RunnerConfig.prefault({}),
     }).prefault({}),
   }).prefault({}),
   /** The layer every fitness is measured against, trained once per stage config and seed, then cached. */

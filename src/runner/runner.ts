@@ -38,7 +38,6 @@ export const RunnerConfig = z.strictObject({
   poll_s: z.number().positive().default(10),
 });
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
-export const LOCAL_RUNNER: RunnerConfig = RunnerConfig.parse({});
 
 export interface RunContext {
   /** The run directory: spec.json, result.json and the logs are written here. */
