@@ -80,7 +80,7 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     const callsBefore = sbatchDirs().length;
 
     const second = await start();
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.exitCode, String(second.stderr)).toBe(0);
 
     const archive = await Archive.open(archiveDir, { mode: "read" });
     let exps: Experiment[];

@@ -10,6 +10,7 @@ import { registerLs } from "./ls.ts";
 import { registerShow } from "./show.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
+import { registerSchedule } from "./schedule.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
@@ -25,6 +26,7 @@ registerExport(program);
 registerImport(program);
 registerRun(program);
 registerCognition(program);
+registerSchedule(program);
 
 try {
   await program.parseAsync(process.argv);
