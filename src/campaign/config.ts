@@ -15,6 +15,7 @@ import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { MAX_EXPONENT } from "../contracts/runSpec.ts";
 import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { RunnerConfig } from "../runner/runner.ts";
+import { NotifyConfig } from "../report/notify.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
 
@@ -70,6 +71,8 @@ export const CampaignConfig = z.strictObject({
   llm: LlmConfig.nullable().default(null),
   /** How the LLM agents work (read only when `llm` is set). */
   agents: AgentsConfig.prefault({}),
+  /** Tell a command and/or a webhook when the campaign ends, stops on a budget, fails a lot, or a run times out. */
+  notify: NotifyConfig.nullable().default(null),
   memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
   sandbox: z.boolean().default(true),
 });

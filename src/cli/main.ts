@@ -11,6 +11,7 @@ import { registerShow } from "./show.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
 import { registerSchedule } from "./schedule.ts";
+import { registerReport } from "./report.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
@@ -27,6 +28,7 @@ registerImport(program);
 registerRun(program);
 registerCognition(program);
 registerSchedule(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

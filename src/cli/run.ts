@@ -6,6 +6,7 @@ import { progressView } from "./progress.ts";
 import { positiveInt, positiveNumber } from "./flags.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
+import { Notifier } from "../report/notify.ts";
 
 interface RunOptions {
   budget?: string;
@@ -59,8 +60,16 @@ export function registerRun(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       const view = progressView();
+      const notifier = config.notify ? new Notifier(config.notify, config.archive) : null;
       try {
-        const outcome = await runCampaign({ config, signal: controller.signal, onEvent: view.onEvent });
+        const outcome = await runCampaign({
+          config, signal: controller.signal,
+          onEvent: (e) => {
+            view.onEvent(e);
+            notifier?.onEvent(e);
+          },
+        });
+        await notifier?.settle();
         if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
         else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls --archive ${config.archive}\`.\n`);
       } finally {
