@@ -34,8 +34,8 @@ export const CampaignConfig = z.strictObject({
   /** Stop starting experiments at this local time (HH:MM), e.g. a nightly window. */
   until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM (24-hour)").nullable().default(null),
   parallel: z.number().int().positive().default(1),
-  /** "cpu" or a list of CUDA devices "cuda:0,cuda:1": one experiment in flight per GPU. */
-  devices: z.string().regex(/^(cpu|cuda:\d+(,cuda:\d+)*)$/, "cpu or cuda:N[,cuda:M...]").default("cpu"),
+  /** "cpu", a list of CUDA devices "cuda:0,cuda:1" (one experiment in flight per GPU), or "auto" (nvidia-smi's GPUs). */
+  devices: z.string().regex(/^(cpu|auto|cuda:\d+(,cuda:\d+)*)$/, "cpu or cuda:N[,cuda:M...] or auto").default("cpu"),
   proposer: z.strictObject({
     kind: z.enum(["mutation", "random"]).default("mutation"),
     crossover_rate: z.number().min(0).max(1).default(0.1),
@@ -144,6 +144,7 @@ function validate(raw: unknown, where: string): CampaignConfig {
 
 /** GPU indices for the slots, or CPU slots: how many experiments run at once and where. */
 export function slotsOf(config: CampaignConfig): (string | undefined)[] {
+  if (config.devices === "auto") throw new Error("devices: auto must be resolved (runner/devices.ts) before slots are made");
   if (config.devices === "cpu") return Array.from({ length: config.parallel }, () => undefined);
   return config.devices.split(",").map((d) => d.split(":")[1]!);
 }

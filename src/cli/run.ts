@@ -7,6 +7,7 @@ import { positiveInt, positiveNumber } from "./flags.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { Notifier } from "../report/notify.ts";
+import { resolveDevices } from "../runner/devices.ts";
 
 interface RunOptions {
   budget?: string;
@@ -31,7 +32,7 @@ export function registerRun(program: Command): void {
     .option("--max-hours <h>", "stop starting experiments after this many hours")
     .option("--archive <dir>", `archive directory (default ${DEFAULT_ARCHIVE_DIR})`)
     .option("--parallel <k>", "experiments in flight at once on CPU")
-    .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
+    .option("--devices <list>", "cpu, cuda:0,cuda:1,... (one experiment per GPU), or auto (the GPUs nvidia-smi lists; CPU without)")
     .addOption(new Option("--preset <name>", "proxy-stage preset").choices(PROXY_PRESETS))
     .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
     .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
@@ -48,7 +49,8 @@ export function registerRun(program: Command): void {
         llmModel: opts.llmModel,
         maxDollars: num(opts.maxDollars, "--max-dollars"),
       };
-      const config = loadCampaign(file, flags);
+      const loaded = loadCampaign(file, flags);
+      const config = { ...loaded, devices: await resolveDevices(loaded.devices, (l) => process.stderr.write(`${l}\n`)) };
       if (!config.llm && process.env.OPENAI_API_KEY) {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
       }
