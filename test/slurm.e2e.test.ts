@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Archive } from "../src/archive/archive.ts";
 import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
-import { slurmUnavailable, startSlurm, type LocalSlurm } from "./support/slurm.ts";
+import { sbatchCounter, slurmUnavailable, startSlurm, type LocalSlurm } from "./support/slurm.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
 const unavailable = slurmUnavailable();
@@ -18,14 +18,11 @@ if (unavailable) console.warn(`SKIPPED test/slurm.e2e.test.ts: ${unavailable}`);
 let slurm: LocalSlurm;
 let tmp: string;
 let env: Record<string, string>;
+let counter: ReturnType<typeof sbatchCounter>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** sbatch's --chdir (the run dir) of every call, in order. */
-const sbatchDirs = (): string[] => {
-  const file = path.join(tmp, "sbatch-calls");
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => /--chdir=(\S+)/.exec(l)![1]!);
-};
+const sbatchDirs = (): string[] => counter.calls().map((l) => /--chdir=(\S+)/.exec(l)![1]!);
 
 /** Jobs Slurm is running now, with their work dirs (= run dirs). */
 async function running(): Promise<{ id: string; dir: string }[]> {
@@ -50,10 +47,8 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
   beforeAll(async () => {
     slurm = await startSlurm({ cpus: 2 });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-slurm-e2e-"));
-    const shim = path.join(tmp, "bin");
-    fs.mkdirSync(shim);
-    fs.writeFileSync(path.join(shim, "sbatch"), `#!/bin/sh\necho "$*" >> ${tmp}/sbatch-calls\nexec /usr/bin/sbatch "$@"\n`, { mode: 0o755 });
-    env = { ...slurm.env, PATH: `${shim}:${process.env.PATH}` };
+    counter = sbatchCounter(tmp);
+    env = { ...slurm.env, PATH: `${counter.bin}:${process.env.PATH}` };
   });
   afterAll(async () => {
     await slurm?.stop();

@@ -7,7 +7,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobRecord } from "../contracts/experiment.ts";
 import { PROJECT_ROOT } from "../paths.ts";
-import { startSlurm, slurmUnavailable, type LocalSlurm } from "../../test/support/slurm.ts";
+import { sbatchCounter, startSlurm, slurmUnavailable, type LocalSlurm } from "../../test/support/slurm.ts";
 import { RunnerConfig } from "./runner.ts";
 import { MARKER_FILE, queryJob, SlurmRunner, specHashOf } from "./slurm.ts";
 import { stageSpec } from "./stages.ts";
@@ -18,10 +18,10 @@ if (unavailable) console.warn(`SKIPPED src/runner/slurm.test.ts: ${unavailable}`
 const TINY = path.join(PROJECT_ROOT, "test", "fixtures", "layers", "tiny_causal.py");
 let slurm: LocalSlurm;
 let tmp: string;
-let countFile: string;
+let counter: ReturnType<typeof sbatchCounter>;
 const saved = { PATH: process.env.PATH, SLURM_CONF: process.env.SLURM_CONF };
 
-const sbatchCalls = () => (fs.existsSync(countFile) ? fs.readFileSync(countFile, "utf8").split("\n").filter(Boolean).length : 0);
+const sbatchCalls = () => counter.calls().length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A layer that sleeps in its constructor: a job that stays RUNNING until cancelled. */
@@ -77,12 +77,8 @@ describe.skipIf(unavailable !== null)("SlurmRunner on a real slurmd", () => {
   beforeAll(async () => {
     slurm = await startSlurm({ cpus: 2 });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-slurm-runner-"));
-    // Count sbatch calls through a shim in front of the real one.
-    const shim = path.join(tmp, "bin");
-    fs.mkdirSync(shim);
-    countFile = path.join(tmp, "sbatch-calls");
-    fs.writeFileSync(path.join(shim, "sbatch"), `#!/bin/sh\necho "$*" >> ${countFile}\nexec /usr/bin/sbatch "$@"\n`, { mode: 0o755 });
-    process.env.PATH = `${shim}:${process.env.PATH}`;
+    counter = sbatchCounter(tmp); // counts sbatch calls in front of the real one
+    process.env.PATH = `${counter.bin}:${process.env.PATH}`;
     process.env.SLURM_CONF = slurm.env.SLURM_CONF;
   });
   afterAll(async () => {
@@ -104,7 +100,7 @@ describe.skipIf(unavailable !== null)("SlurmRunner on a real slurmd", () => {
     expect(jobs.at(-1)!.state).toBe("COMPLETED");
     const script = fs.readFileSync(path.join(runDir, "job.sh"), "utf8");
     expect(script).toMatch(/env -i /);
-    expect(fs.readFileSync(countFile, "utf8")).toMatch(/--cpus-per-task=1 .*--mem=1G/);
+    expect(counter.calls().join("\n")).toMatch(/--cpus-per-task=1 .*--mem=1G/);
 
     // The same spec in the same run dir (an orchestrator restarted after the job ran): no new sbatch.
     const again: JobRecord[] = [];

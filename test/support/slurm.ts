@@ -115,3 +115,15 @@ export async function startSlurm(opts: { cpus?: number } = {}): Promise<LocalSlu
     throw err;
   }
 }
+
+/**
+ * A directory holding an `sbatch` that logs its arguments (one line per call) to `<dir>/sbatch-calls` and then
+ * execs the real one: put it first on PATH to count submissions.
+ */
+export function sbatchCounter(dir: string): { bin: string; calls: () => string[] } {
+  const bin = path.join(dir, "bin");
+  const log = path.join(dir, "sbatch-calls");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, "sbatch"), `#!/bin/sh\necho "$*" >> '${log}'\nexec /usr/bin/sbatch "$@"\n`, { mode: 0o755 });
+  return { bin, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean) : []) };
+}
