@@ -16,6 +16,7 @@ import { z } from "zod";
 import type { JobRecord } from "../contracts/experiment.ts";
 import { RunResult } from "../contracts/result.ts";
 import { RunSpec } from "../contracts/runSpec.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 import { EXPERIMENTS_DIR } from "../paths.ts";
 import { childEnv, harnessArgv, logTail, parseProgress, readResult, synthetic } from "./harness.ts";
 import type { RunContext, RunOutcome, Runner, RunnerConfig } from "./runner.ts";
@@ -254,10 +255,9 @@ function readMarker(file: string): Marker | null {
   }
 }
 
+/** fsync'd: the job id must survive the crash that re-attach is for. */
 function writeMarker(file: string, marker: Marker) {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(marker, null, 2));
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(marker, null, 2));
 }
 
 /** What a marker must match to be re-attached: the validated spec. */

@@ -100,8 +100,9 @@ export async function startSlurm(opts: { cpus?: number } = {}): Promise<LocalSlu
     // Our own munged on its own socket, so a system munged (or another test's) is left alone.
     await execa("runuser", ["-u", "munge", "--", "/usr/sbin/munged", "--socket", socket,
       "--pid-file", pids[2]!, "--log-file", path.join(dir, "munge", "munged.log"), "--seed-file", path.join(dir, "munge", "seed")]);
-    // Slurm's munge plugin takes the socket from AuthInfo.
-    fs.appendFileSync(conf, `AuthInfo=socket=${socket}\n`);
+    // Slurm's munge plugin takes the socket from AuthInfo; cred_expire also sets how long a requeued job waits
+    // before it may start again (default 120 s; starting it earlier fails with "Job credential revoked").
+    fs.appendFileSync(conf, `AuthInfo=socket=${socket},cred_expire=10\n`);
     await execa("/usr/sbin/slurmctld", ["-f", conf], { env });
     await execa("/usr/sbin/slurmd", ["-f", conf, "-N", "localhost"], { env });
     for (let i = 0; i < 150; i++) {
