@@ -4,6 +4,7 @@
  * pid files. `startSlurm()` returns null, with the reason, where the binaries are absent or we are not root.
  */
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -25,9 +26,11 @@ export function slurmUnavailable(): string | null {
   return null;
 }
 
-function config(dir: string, cpus: number): string {
+function config(dir: string, cpus: number, ports: [number, number]): string {
   return `ClusterName=archlabci
 SlurmctldHost=localhost
+SlurmctldPort=${ports[0]}
+SlurmdPort=${ports[1]}
 SlurmUser=slurm
 AuthType=auth/munge
 StateSaveLocation=${dir}/state
@@ -55,6 +58,25 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 `;
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function twoFreePorts(): Promise<[number, number]> {
+  const first = await freePort();
+  for (;;) {
+    const second = await freePort();
+    if (second !== first) return [first, second];
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function pidIn(file: string): number | null {
@@ -71,13 +93,25 @@ export async function startSlurm(opts: { cpus?: number } = {}): Promise<LocalSlu
   fs.chmodSync(dir, 0o755);
   for (const sub of ["state", "spool", "log", "munge"]) fs.mkdirSync(path.join(dir, sub));
   const conf = path.join(dir, "slurm.conf");
-  fs.writeFileSync(conf, config(dir, opts.cpus ?? Math.max(2, os.cpus().length)));
+  // Free ports, so two test runs on one machine (a CI clone and a worktree) do not meet.
+  fs.writeFileSync(conf, config(dir, opts.cpus ?? Math.max(2, os.cpus().length), await twoFreePorts()));
   await execa("chown", ["-R", "slurm:slurm", path.join(dir, "state"), path.join(dir, "log")]);
   await execa("chown", ["munge:munge", path.join(dir, "munge")]);
   const env = { SLURM_CONF: conf };
   const socket = path.join(dir, "munge", "munge.socket");
   const pids = [path.join(dir, "slurmd.pid"), path.join(dir, "slurmctld.pid"), path.join(dir, "munge", "munged.pid")];
   const stop = async () => {
+    // Jobs first (a test that failed midway may leave some), so no slurmstepd outlives its slurmd.
+    const jobs = await execa("squeue", ["-h", "-o", "%i"], { env, reject: false });
+    const ids = String(jobs.stdout ?? "").split("\n").map((s) => s.trim()).filter(Boolean);
+    if (ids.length && jobs.exitCode === 0) {
+      await execa("scancel", ids, { env, reject: false });
+      for (let i = 0; i < 100; i++) {
+        const left = await execa("squeue", ["-h", "-o", "%i"], { env, reject: false });
+        if (left.exitCode !== 0 || !String(left.stdout).trim()) break;
+        await sleep(100);
+      }
+    }
     for (const file of pids) {
       const pid = pidIn(file);
       if (pid === null) continue;
