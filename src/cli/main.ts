@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
 import { registerCognition } from "./cognition.ts";
+import { registerData } from "./data.ts";
 import { registerDiff } from "./diff.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
@@ -29,6 +30,7 @@ registerRun(program);
 registerCognition(program);
 registerSchedule(program);
 registerReport(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);
