@@ -3,7 +3,7 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { TOKENIZERS, type Tokenizer } from "../contracts/tokens.ts";
 import { UserError } from "../errors.ts";
-import { writeOut } from "../archive/present.ts";
+import { writeOut } from "./present.ts";
 import { BROWN, DEFAULT_VAL_SPLIT, prepareData } from "../data/prepare.ts";
 
 interface PrepareCli {
