@@ -114,7 +114,7 @@ def run(spec: RunSpec, emit: Callable[[dict], None]) -> dict:
             if report["rejection"] is not None:
                 raise report["rejection"]
         if data is not None:
-            trained = train(model, data, spec.train, spec.device, bf16, emit)
+            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path)
             result["curve"], result["tokens_per_s"] = trained["curve"], trained["tokens_per_s"]
             result["device_s"] = trained["train_s"]
             emit({"event": "eval"})
