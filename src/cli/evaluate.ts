@@ -9,7 +9,8 @@ import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
-import { DEFAULT_PROXY_PRESET, PROXY_PRESETS, STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
+import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS, PROXY_PRESETS, STAGES, stageSpec, tokenManifestOf,
+} from "../runner/stages.ts";
 import { nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
@@ -19,8 +20,10 @@ interface EvaluateOptions {
   device: string;
   seed: string;
   seeds: string;
-  preset: ProxyChoice["preset"];
+  preset?: string;
   corpus?: string;
+  data?: string;
+  dataCache: string;
   baseline: string | false;
   baselineClass: string;
   baselineCache: string;
@@ -43,12 +46,14 @@ export function registerEvaluate(program: Command): void {
     .option("--device <device>", "cpu or cuda[:N]", "cpu")
     .option("--seed <n>", "random seed (the first one with --seeds)", "0")
     .option("--seeds <n>", "run seeds seed, seed+1, ... and report mean and spread", "1")
-    .addOption(new Option("--preset <name>", "proxy stage preset").choices(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET))
+    .option("--preset <name>", `proxy stage: ${PROXY_PRESETS.join(", ")} (default ${DEFAULT_PROXY_PRESET}); lm stage: ${LM_PRESETS.join(", ")} (default ${DEFAULT_LM_PRESET})`)
     .option("--corpus <path>", "text file or folder for the proxy stage's byte-level LM task")
-    .option("--baseline <file>", "proxy stage: the layer to compare against, run once per config and seed, cached",
+    .option("--data <dir>", "lm stage: a token directory from `archlab data prepare` (default: the embedded Brown corpus)")
+    .option("--data-cache <dir>", "lm stage: where the embedded corpus is prepared once", DEFAULT_DATA_CACHE)
+    .option("--baseline <file>", "proxy and lm stages: the layer to compare against, run once per config and seed, cached",
       "experiments/layers/delta_net.py")
     .option("--baseline-class <name>", "the baseline's layer class", "DeltaNet")
-    .option("--no-baseline", "proxy stage: do not compare against a baseline")
+    .option("--no-baseline", "proxy and lm stages: do not compare against a baseline")
     .option("--baseline-cache <dir>", "where baseline results are cached", path.join("runs", "baselines"))
     .option("--timeout <seconds>", "kill the run after this many seconds")
     .option("--memory-mb <mb>", "memory the candidate may allocate (CPU runs)")
@@ -75,11 +80,14 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
     timeoutS: opts.timeout === undefined ? undefined : positiveNumber(opts.timeout, "--timeout"),
     memoryMb: opts.memoryMb === undefined ? undefined : positiveInt(opts.memoryMb, "--memory-mb"),
     opsBackend: opts.opsBackend,
-    proxy: { preset: opts.preset, corpus: opts.corpus ?? null },
+    proxy: { preset: presetFor(opts.stage === "proxy" ? opts.preset : undefined, PROXY_PRESETS, DEFAULT_PROXY_PRESET), corpus: opts.corpus ?? null },
+    lm: { preset: presetFor(opts.stage === "lm" ? opts.preset : undefined, LM_PRESETS, DEFAULT_LM_PRESET), data: opts.data ?? null, dataCache: opts.dataCache },
   };
+  if (opts.preset !== undefined && opts.stage !== "proxy" && opts.stage !== "lm") throw new UserError(`--preset applies to the proxy and lm stages, not ${opts.stage}`);
+  if (opts.data !== undefined && opts.stage !== "lm") throw new UserError("--data applies to the lm stage (the proxy stage takes --corpus)");
   const specFor = (layer: { path: string; className: string; kwargs?: Record<string, unknown> }, seed: number, dir: string) =>
     stageSpec({ ...request, layerPath: layer.path, className: layer.className, layerKwargs: layer.kwargs, seed, runDir: dir });
-  const baselineFile = opts.stage === "proxy" && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
+  const baselineFile = (opts.stage === "proxy" || opts.stage === "lm") && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
   const run = (spec: RunSpec, label: string) => runOne(spec, label, gpu, opts);
 
   const results: RunResult[] = [];
@@ -90,6 +98,8 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
     results.push(result);
     if (!opts.json) process.stdout.write(formatResult(label, result, logPath) + "\n");
   }
+  const manifest = tokenManifestOf(specFor({ path: file, className: opts.class }, firstSeed, runDir));
+  if (manifest && !opts.json) process.stdout.write(`token data: manifest sha256 ${manifest}\n`);
   if (!baselineFile && seeds.length === 1) {
     if (opts.json) process.stdout.write(JSON.stringify(results[0], null, 2) + "\n");
     return exitCodeFor(results[0]!);
@@ -123,6 +133,12 @@ async function runOne(spec: RunSpec, label: string, gpu: string | undefined, opt
   const run = await runHarness(spec, { runDir, onProgress: progress?.update, gpu, sandbox: opts.sandbox });
   progress?.finish();
   return run;
+}
+
+function presetFor<T extends string>(name: string | undefined, names: readonly T[], fallback: T): T {
+  if (name === undefined) return fallback;
+  if (!(names as readonly string[]).includes(name)) throw new UserError(`unknown preset "${name}" (presets: ${names.join(", ")})`);
+  return name as T;
 }
 
 function shortPath(file: string): string {

@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { MANIFEST_FILE, TOKENS_SCHEMA, TokenManifest, type Tokenizer } from "../contracts/tokens.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 import { UserError } from "../errors.ts";
 import { brownSamples, brownVersion, detag, heldOutGenres } from "./brown.ts";
 import { codecFor, type TokenCodec } from "./tokenizer.ts";
@@ -153,9 +154,7 @@ export function prepareData(opts: PrepareOptions): Prepared {
     created: new Date().toISOString(),
   });
   const text = JSON.stringify(manifest, null, 2) + "\n";
-  const tmp = path.join(out, `${MANIFEST_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, path.join(out, MANIFEST_FILE));
+  writeFileAtomicSync(path.join(out, MANIFEST_FILE), text);
   return { manifest, manifestSha256: sha256(text), skipped };
 }
 

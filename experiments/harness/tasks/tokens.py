@@ -8,6 +8,7 @@ says). The LM stage's fitness `L` is this task's held-out loss: it is the source
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -29,14 +30,18 @@ DTYPES = {"uint16": np.uint16, "uint32": np.uint32}
 class Settings:
     path: str = ""
     seq_len: int = 256
+    manifest_sha256: str = ""   # when set, the manifest must have exactly this hash (the orchestrator's provenance)
 
 
-def read_manifest(path: str) -> dict:
+def read_manifest(path: str, sha256: str = "") -> dict:
     file = Path(path) / MANIFEST
     try:
-        manifest = json.loads(file.read_text())
+        raw = file.read_bytes()
+        manifest = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise SpecError(f"token data {path!r}: cannot read {MANIFEST} ({exc}); run `archlab data prepare`")
+    if sha256 and hashlib.sha256(raw).hexdigest() != sha256:
+        raise SpecError(f"token data {path!r}: {MANIFEST} changed since the run was planned (sha256 differs)")
     if manifest.get("schema") != TOKENS_SCHEMA["properties"]["schema"]["const"] or manifest.get("dtype") not in DTYPES:
         raise SpecError(f"token data {path!r}: {MANIFEST} is not an {TOKENS_SCHEMA['properties']['schema']['const']} manifest")
     return manifest
@@ -64,7 +69,7 @@ class TokenLM(Task):
         s, where = settings, f"task {key}"
         require(bool(s.path), where, "path (a prepared token directory) is required")
         require(s.seq_len >= 2, where, f"seq_len must be >= 2, not {s.seq_len}")
-        self.manifest = read_manifest(s.path)
+        self.manifest = read_manifest(s.path, s.manifest_sha256)
         self.train_tokens, self.val_tokens = (open_split(s.path, self.manifest, k) for k in ("train", "val"))
         for split, data in (("train", self.train_tokens), ("val", self.val_tokens)):
             require(len(data) > s.seq_len + 1, where, f"{split} has {len(data)} tokens: too few for seq_len {s.seq_len}")
