@@ -140,7 +140,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
-      const taken = gate.takenKeys(all);
+      const taken = gate.takenKeys(); // from the summaries: no body read
       const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
