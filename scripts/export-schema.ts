@@ -1,4 +1,4 @@
-// Writes the JSON Schemas of the two cross-language contracts next to the Python harness, so its tests check
+// Writes the JSON Schemas of the cross-language contracts (result, run spec, token manifest) next to the Python harness, so its tests check
 // result files against the very schema the TypeScript side validates with. `npm run schema`; a vitest test
 // fails when the committed files are stale.
 import fs from "node:fs";
@@ -6,11 +6,13 @@ import path from "node:path";
 import { z } from "zod";
 import { RunResult } from "../src/contracts/result.ts";
 import { RunSpec } from "../src/contracts/runSpec.ts";
+import { TokenManifest } from "../src/contracts/tokens.ts";
 import { EXPERIMENTS_DIR } from "../src/paths.ts";
 
 export const SCHEMA_FILES = {
   "result.schema.json": RunResult,
   "runspec.schema.json": RunSpec,
+  "tokens.schema.json": TokenManifest,
 } as const;
 
 export function schemaText(schema: z.ZodType): string {

@@ -11,3 +11,10 @@ export class UserError extends Error {
 export class LockedError extends UserError {
   override readonly exitCode = 3;
 }
+
+/** A zod error's first issue as "path: message", for one-line errors. */
+export function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid";
+  return issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message;
+}

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Archive } from "../src/archive/archive.ts";
 import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
@@ -16,6 +16,9 @@ let archiveDir: string;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-campaign-"));
   archiveDir = path.join(tmp, "archive");
+});
+afterEach(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
@@ -40,13 +43,21 @@ describe("archlab run", () => {
     expect(exps).toHaveLength(3);
     expect(exps[0]!.proposer).toBe("seed");
     expect(exps[0]!.parentId).toBeNull();
+    // The seed is the baseline design: it must pass the probes and train, so a run where everything is
+    // rejected fails here rather than passing the loop below vacuously.
+    expect(exps[0]!.status, exps[0]!.reason ?? "").toBe("done");
     for (const e of exps) {
       expect(TERMINAL_STATUSES).toContain(e.status);
       if (e.status === "done") {
+        const metrics = e.stages.proxy!.metrics;
         expect(e.fitness!.value).toBeGreaterThan(0);
         expect(e.fitness!.inputs.baselineLoss).toBeGreaterThan(0);
-        expect(e.stages.probe!.probes).not.toBeNull();
-        expect(e.stages.proxy!.metrics.score).toBeGreaterThanOrEqual(0);
+        // the fitness was computed from this experiment's own proxy numbers
+        expect(e.fitness!.inputs.loss).toBe(metrics.eval_loss);
+        expect(e.fitness!.inputs.benchmark).toBe(metrics.score);
+        expect(Object.keys(e.stages.probe!.probes ?? {}).length).toBeGreaterThan(0);
+        expect(metrics.score).toBeGreaterThan(0);
+        expect(metrics.score).toBeLessThanOrEqual(1);
       } else {
         expect(e.reason).toBeTruthy();
       }

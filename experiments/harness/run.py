@@ -137,7 +137,7 @@ def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] 
         if data is not None:
             if channel:
                 channel.send({"type": "train", "state": "start"})
-            trained = train(model, data, spec.train, spec.device, bf16, emit)
+            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path)
             if channel:
                 channel.send({"type": "train", "state": "end"})
             result["curve"], result["tokens_per_s"] = trained["curve"], trained["tokens_per_s"]

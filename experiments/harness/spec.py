@@ -78,6 +78,8 @@ class TrainSpec:
     weight_decay: float = _default("train", "weight_decay")
     grad_clip: float = _default("train", "grad_clip")
     log_every: int = _default("train", "log_every")            # progress line every N steps
+    grad_accum: int = _default("train", "grad_accum")          # micro-batches per step
+    checkpoint_every: Optional[int] = _default("train", "checkpoint_every")  # save every N steps; None: never
 
 
 @dataclass
@@ -102,6 +104,7 @@ class RunSpec:
     layer: LayerSpec = field(default_factory=LayerSpec)
     stage: str = _default("stage")
     result_path: str = _default("result_path")
+    checkpoint_path: Optional[str] = _default("checkpoint_path")  # resume from it when present
     model: ModelSpec = field(default_factory=ModelSpec)
     train: Optional[TrainSpec] = field(default_factory=TrainSpec)
     data: DataSpec = field(default_factory=DataSpec)
@@ -142,6 +145,8 @@ def parse_spec(data: dict) -> RunSpec:
         raise SpecError("layer.path is required")
     if spec.dtype not in DTYPES:
         raise SpecError(f"dtype must be float32, bfloat16 or auto, not {spec.dtype!r}")
+    if spec.train and spec.train.batch_size % spec.train.grad_accum:
+        raise SpecError("train.batch_size must be divisible by train.grad_accum")
     if spec.model.hidden_size % spec.model.num_heads:
         raise SpecError("model.hidden_size must be divisible by model.num_heads")
     return spec

@@ -1,4 +1,5 @@
-"""The training loop: AdamW, linear warmup then cosine decay, gradient clipping, fixed seed.
+"""The training loop: AdamW, linear warmup then cosine decay, gradient accumulation, gradient clipping, fixed
+seed, checkpoints (resume gives the same curve).
 
 Reads top to bottom: lr -> forward -> loss (+ aux) -> finite check -> backward -> clip -> step -> log.
 """
@@ -6,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import torch
 
@@ -36,36 +38,71 @@ def make_optimizer(model: LM, t: TrainSpec) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=t.lr, betas=(0.9, 0.95))
 
 
-def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable[[dict], None]) -> dict:
-    """Trains in place; returns {curve, tokens_per_s, train_s}. A candidate failure raises CandidateError
-    (status rejected if it happens on the first step, failed after)."""
-    opt = make_optimizer(model, t)
-    curve: List[dict] = []
-    tokens = 0
-    train_s = 0.0
-    model.train()
-    for step in range(t.steps):
-        lr = get_lr(step, t)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        x, y = (tensor.to(device) for tensor in data.batch(step))
-        started = time.perf_counter()
-        status = "rejected" if step == 0 else "failed"
+def save_checkpoint(path: str, model: LM, opt: torch.optim.Optimizer, state: dict) -> None:
+    """Atomically (write, then rename): a run killed mid-save keeps its previous checkpoint."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "rng": torch.get_rng_state(), **state}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Optional[str], model: LM, opt: torch.optim.Optimizer) -> Optional[dict]:
+    if not path or not os.path.exists(path):
+        return None
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["opt"])
+    torch.set_rng_state(ckpt["rng"])
+    return ckpt
+
+
+def forward_backward(model: LM, x: torch.Tensor, y: torch.Tensor, t: TrainSpec, step: int, device: str,
+                     bf16: bool, status: str) -> torch.Tensor:
+    """One step's loss over its batch, in t.grad_accum micro-batches weighted by their labelled tokens (the same
+    gradient as the whole batch at once); backward done. Returns the loss (aux excluded)."""
+    labelled = max(1, int((y != -100).sum()))
+    loss_sum = torch.zeros((), device=device)
+    for xs, ys in zip(x.chunk(t.grad_accum), y.chunk(t.grad_accum)):
+        share = int((ys != -100).sum()) / labelled
         try:
             with autocast_for(device, bf16):
-                _, loss, aux = model(x, y, step=step)
-            total = loss if aux is None else loss + aux.float()
+                _, loss, aux = model(xs, ys, step=step)
+            total = loss * share if aux is None else (loss + aux.float()) * share
         except CandidateError as exc:
             if exc.kind != "oom":  # running out of memory is a failure at any step, not a rejected design
                 exc.status = status
             raise
         if not torch.isfinite(total):
             raise CandidateError("nonfinite", f"loss is {total.item()} at step {step}", status=status)
-        opt.zero_grad(set_to_none=True)
         try:
             total.backward()
         except RuntimeError as exc:
             raise CandidateError("backward", f"backward failed: {exc}", status=status, tail=traceback_tail(exc))
+        loss_sum = loss_sum + loss.detach() * share
+    return loss_sum
+
+
+def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable[[dict], None],
+          checkpoint_path: Optional[str] = None) -> dict:
+    """Trains in place; returns {curve, tokens_per_s, train_s, resumed_from}. A candidate failure raises
+    CandidateError (status rejected if it happens on the first step, failed after). With checkpoint_path, resumes
+    from the checkpoint there (the data of step s is a function of s, so the curve continues as if never
+    stopped) and saves one every t.checkpoint_every steps."""
+    opt = make_optimizer(model, t)
+    ckpt = load_checkpoint(checkpoint_path, model, opt)
+    curve: List[dict] = ckpt["curve"] if ckpt else []
+    tokens = ckpt["tokens"] if ckpt else 0
+    train_s = ckpt["train_s"] if ckpt else 0.0
+    first = ckpt["step"] if ckpt else 0
+    model.train()
+    for step in range(first, t.steps):
+        lr = get_lr(step, t)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x, y = (tensor.to(device) for tensor in data.batch(step))
+        started = time.perf_counter()
+        status = "rejected" if step == 0 else "failed"
+        opt.zero_grad(set_to_none=True)
+        loss = forward_backward(model, x, y, t, step, device, bf16, status)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         if not torch.isfinite(grad_norm):
             raise CandidateError("nonfinite", f"gradient norm is {grad_norm.item()} at step {step}", status=status)
@@ -76,9 +113,16 @@ def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable
         tokens += x.numel()
         point = {"step": step + 1, "tokens": tokens, "loss": round(loss.item(), 6)}
         curve.append(point)
-        if (step + 1) % max(1, t.log_every) == 0 or step + 1 == t.steps:
-            emit({"event": "step", **point, "lr": lr, "total_steps": t.steps})
-    return {"curve": curve, "tokens_per_s": tokens / train_s if train_s > 0 else None, "train_s": train_s}
+        if (step + 1) % max(1, t.log_every) == 0 or step + 1 == t.steps or (ckpt and step == first):
+            extra = {"resumed_from": first} if step == first and ckpt else {}
+            emit({"event": "step", **point, "lr": lr, "total_steps": t.steps, **extra})
+        if checkpoint_path and t.checkpoint_every and (step + 1) % t.checkpoint_every == 0 and step + 1 < t.steps:
+            save_checkpoint(checkpoint_path, model, opt, {"step": step + 1, "curve": curve, "tokens": tokens,
+                                                          "train_s": train_s})
+    if checkpoint_path and os.path.exists(checkpoint_path):
+        os.remove(checkpoint_path)  # trained to the end: a rerun starts afresh
+    return {"curve": curve, "tokens_per_s": tokens / train_s if train_s > 0 else None, "train_s": train_s,
+            "resumed_from": first if ckpt else None}
 
 
 def logits_fn(model: LM, device: str, bf16: bool) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -305,7 +305,7 @@ def test_summary_score_is_the_weighted_mean_of_task_scores():
 
 
 def test_every_registered_task_is_covered():
-    assert set(TASKS) == {"mqar", "recall", "noisy_recall", "fuzzy_recall", "selective_copy", "memorize", "lm"}
+    assert set(TASKS) == {"mqar", "recall", "noisy_recall", "fuzzy_recall", "selective_copy", "memorize", "lm", "tokens"}  # tokens: test_lm_stage.py
 
 
 # ---- through the harness --------------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ export interface MetricComparison {
   verdict: Verdict;
 }
 
-/** Losses and bits per byte go down; accuracies and scores go up. */
+/** Losses, bits per byte and perplexities go down; accuracies and scores go up. */
 export function higherIsBetter(metric: string): boolean {
-  return !/(^|\/)(eval_loss|loss|bpb)$/.test(metric);
+  return !/(^|\/)(eval_loss|loss|bpb|ppl)$/.test(metric);
 }
 
 export function spread(values: readonly number[]): Spread {

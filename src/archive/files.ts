@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomic } from "../atomic.ts";
 import { UserError } from "../errors.ts";
 import { ArchiveCorruptError } from "./errors.ts";
 
@@ -27,7 +28,7 @@ export class ContentFiles {
   async putCode(text: string): Promise<string> {
     const hash = codeHash(text);
     const file = this.codePath(hash);
-    if (!fs.existsSync(file)) await writeAtomic(file, text);
+    if (!fs.existsSync(file)) await writeFileAtomic(file, text);
     return hash;
   }
 
@@ -54,7 +55,7 @@ export class ContentFiles {
 
   async writeText(id: string, kind: string, text: string): Promise<string> {
     const file = this.textPath(id, kind);
-    await writeAtomic(file, text);
+    await writeFileAtomic(file, text);
     return file;
   }
 
@@ -88,17 +89,4 @@ export class ContentFiles {
 
 function checkId(id: string): void {
   if (!ID.test(id)) throw new UserError(`not a valid record id: "${id}"`);
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const handle = await fs.promises.open(temp, "w");
-  try {
-    await handle.writeFile(text, "utf8");
-    await handle.sync(); // on disk before the journal can name it
-  } finally {
-    await handle.close();
-  }
-  await fs.promises.rename(temp, file);
 }

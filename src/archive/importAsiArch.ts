@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { UserError } from "../errors.ts";
 import type { Archive, NewExperiment } from "./archive.ts";
-import { firstIssue } from "./store.ts";
+import { firstIssue } from "../errors.ts";
 
 export const ASI_ARCH_SOURCE = "asi-arch";
 

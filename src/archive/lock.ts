@@ -14,7 +14,7 @@ import path from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
 import { LockedError } from "../errors.ts";
-import { writeFileAtomicSync } from "./store.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 
 export const LOCK_DIR = "writer.lock";
 export const OWNER_FILE = "writer.json";

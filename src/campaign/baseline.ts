@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { spread } from "../analyst/seeds.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 
@@ -35,10 +36,38 @@ export function cachedBaseline(cacheDir: string, key: string): BaselineEntry | n
 }
 
 export function storeBaseline(cacheDir: string, entry: BaselineEntry): void {
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const file = path.join(cacheDir, `${entry.key}.json`);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(entry, null, 1));
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(path.join(cacheDir, `${entry.key}.json`), JSON.stringify(entry, null, 1));
+}
+
+export type BaselineRuns =
+  | { ok: true; results: RunResult[]; cached: boolean[] }
+  /** The run of specs[index] did not finish ok (nothing after it ran). */
+  | { ok: false; index: number; result: RunResult };
+
+/**
+ * The baseline's result for each spec (one per seed), in order: from the cache in `cacheDir` when an entry has
+ * the spec's key, else run now and stored. Used by the campaign and by `archlab evaluate --baseline`.
+ */
+export async function baselineRuns(
+  cacheDir: string, layer: string, specs: readonly RunSpec[], run: (spec: RunSpec) => Promise<RunResult>,
+): Promise<BaselineRuns> {
+  const results: RunResult[] = [];
+  const cached: boolean[] = [];
+  for (const [index, spec] of specs.entries()) {
+    const key = baselineKey([spec]);
+    const hit = cachedBaseline(cacheDir, key);
+    if (hit) {
+      results.push(hit.results[0]!);
+      cached.push(true);
+      continue;
+    }
+    const result = await run(spec);
+    if (result.status !== "ok") return { ok: false, index, result };
+    storeBaseline(cacheDir, { key, layer, results: [result] });
+    results.push(result);
+    cached.push(false);
+  }
+  return { ok: true, results, cached };
 }
 
 /** Mean of each metric over seeds, plus "<metric>:std" when there is more than one seed. */

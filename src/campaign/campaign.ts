@@ -6,7 +6,7 @@
 import PQueue from "p-queue";
 import type { Campaign, Experiment } from "../contracts/experiment.ts";
 import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
-import type { ProgressEvent, RunResult } from "../contracts/result.ts";
+import type { ProgressEvent } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
@@ -18,14 +18,14 @@ import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
-import { runHarness } from "../runner/harness.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
 import { stageSpec } from "../runner/stages.ts";
-import { baselineKey, cachedBaseline, combineSeeds, storeBaseline } from "./baseline.ts";
+import { baselineRuns, combineSeeds } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
 import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
 import { failpoint } from "./failpoint.ts";
+import { recordJob, stageRunners, type StageRunners } from "./jobs.ts";
 import path from "node:path";
 import { PROJECT_ROOT } from "../paths.ts";
 
@@ -94,16 +94,18 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const free = slots.map((_, i) => i);
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
-    const baseline = memo(() => baselineMetrics(archive, config, slots[0], signal, emit));
+    const runners = stageRunners(config);
+    const baseline = memo(() => baselineMetrics(archive, config, runners, slots[0], signal, emit));
 
     const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
-      runHarness(spec, {
+      runners(spec.stage).run(spec, {
         runDir, signal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
           if (spec.stage === "proxy" && event.event === "step") failpoint("training");
           emit({ type: "progress", id, event });
         },
-      }).then((run) => ({ result: run.result, processS: run.processS }));
+        onJob: (job) => recordJob(archive, id, job),
+      });
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;
@@ -141,7 +143,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
-      const taken = gate.takenKeys(all);
+      const taken = gate.takenKeys(); // from the summaries: no body read
       const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
@@ -258,30 +260,17 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
 }
 
 /** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
-async function baselineMetrics(archive: Archive, config: CampaignConfig, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
+async function baselineMetrics(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
   const specs = Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
     stage: "proxy", layerPath, className: config.baseline.class_name,
     runDir: path.join(archive.dir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
   }));
-  const key = baselineKey(specs);
-  const cacheDir = path.join(archive.dir, "baselines");
-  const cached = cachedBaseline(cacheDir, key);
-  if (cached) {
-    const metrics = combineSeeds(cached.results);
-    emit({ type: "baseline", cached: true, metrics });
-    return metrics;
-  }
-  const results: RunResult[] = [];
-  for (const spec of specs) {
-    const runDir = path.join(path.dirname(spec.result_path));
-    const run = await runHarness(spec, { runDir, signal, gpu, sandbox: config.sandbox });
-    if (run.result.status !== "ok") return null; // fitness then has no loss/benchmark terms; recorded per experiment
-    results.push(run.result);
-  }
-  storeBaseline(cacheDir, { key, layer: config.baseline.path, results });
-  const metrics = combineSeeds(results);
-  emit({ type: "baseline", cached: false, metrics });
+  const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
+    (spec) => runners("proxy").run(spec, { runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox }).then((run) => run.result));
+  if (!runs.ok) return null; // fitness then has no loss/benchmark terms; recorded per experiment
+  const metrics = combineSeeds(runs.results);
+  emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });
   return metrics;
 }

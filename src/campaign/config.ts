@@ -15,6 +15,8 @@ import { SamplingConfig } from "../researcher/sampling.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { MAX_EXPONENT } from "../contracts/runSpec.ts";
 import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
+import { RunnerConfig } from "../runner/runner.ts";
+import { NotifyConfig } from "../report/notify.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
 
@@ -33,8 +35,8 @@ export const CampaignConfig = z.strictObject({
   /** Stop starting experiments at this local time (HH:MM), e.g. a nightly window. */
   until: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM (24-hour)").nullable().default(null),
   parallel: z.number().int().positive().default(1),
-  /** "cpu" or a list of CUDA devices "cuda:0,cuda:1": one experiment in flight per GPU. */
-  devices: z.string().regex(/^(cpu|cuda:\d+(,cuda:\d+)*)$/, "cpu or cuda:N[,cuda:M...]").default("cpu"),
+  /** "cpu", a list of CUDA devices "cuda:0,cuda:1" (one experiment in flight per GPU), or "auto" (nvidia-smi's GPUs). */
+  devices: z.string().regex(/^(cpu|auto|cuda:\d+(,cuda:\d+)*)$/, "cpu or cuda:N[,cuda:M...] or auto").default("cpu"),
   proposer: z.strictObject({
     kind: z.enum(["mutation", "random"]).default("mutation"),
     crossover_rate: z.number().min(0).max(1).default(0.1),
@@ -48,6 +50,8 @@ export const CampaignConfig = z.strictObject({
       max_exponent: z.number().positive().default(MAX_EXPONENT),
       max_params: z.number().int().positive().nullable().default(null),
       timeout_s: z.number().positive().default(PROBE_TIMEOUT_S),
+      /** Where the stage runs: here (local) or through sbatch (slurm); see src/runner/runner.ts. */
+      runner: RunnerConfig.prefault({}),
     }).prefault({}),
     proxy: z.strictObject({
       /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
@@ -55,6 +59,7 @@ export const CampaignConfig = z.strictObject({
       seeds: z.number().int().positive().default(1),
       timeout_s: z.number().positive().nullable().default(null),
       corpus: z.string().nullable().default(null),
+      runner: RunnerConfig.prefault({}),
     }).prefault({}),
   }).prefault({}),
   /** The layer every fitness is measured against, trained once per stage config and seed, then cached. */
@@ -67,6 +72,8 @@ export const CampaignConfig = z.strictObject({
   llm: LlmConfig.nullable().default(null),
   /** How the LLM agents work (read only when `llm` is set). */
   agents: AgentsConfig.prefault({}),
+  /** Tell a command and/or a webhook when the campaign ends, stops on a budget, fails a lot, or a run times out. */
+  notify: NotifyConfig.nullable().default(null),
   memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
   /** auto: bubblewrap when it works, and LLM-written code never without it; bwrap: required; none: opt out.
    * (true/false from older files mean auto/none.) */
@@ -142,6 +149,7 @@ function validate(raw: unknown, where: string): CampaignConfig {
 
 /** GPU indices for the slots, or CPU slots: how many experiments run at once and where. */
 export function slotsOf(config: CampaignConfig): (string | undefined)[] {
+  if (config.devices === "auto") throw new Error("devices: auto must be resolved (runner/devices.ts) before slots are made");
   if (config.devices === "cpu") return Array.from({ length: config.parallel }, () => undefined);
   return config.devices.split(",").map((d) => d.split(":")[1]!);
 }

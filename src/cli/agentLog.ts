@@ -1,6 +1,6 @@
 /** `archlab show <id> --agents`: an experiment's agent calls (runs/<id>/agents.jsonl) as a table. Pure. */
 import type { AgentLogLine } from "../llm/log.ts";
-import { truncate } from "../archive/present.ts";
+import { truncate } from "./present.ts";
 
 export function renderAgentLog(id: string, lines: readonly AgentLogLine[], logFile: string): string {
   if (lines.length === 0) return `${id}: no agent calls logged (${logFile})`;

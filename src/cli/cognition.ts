@@ -5,11 +5,12 @@
  */
 import { Command } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
-import { writeOut } from "../archive/present.ts";
+import { writeOut } from "./present.ts";
+import { positiveInt } from "./flags.ts";
 import { CognitionBase, embedCognition, importCognition, readSources, type CognitionHit } from "../cognition/index.ts";
 import { UserError } from "../errors.ts";
 
-const DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small";
+import { DEFAULT_EMBEDDING_MODEL } from "../llm/config.ts";
 
 interface ImportOptions {
   archive: string;
@@ -26,25 +27,8 @@ interface SearchOptions {
   embeddingModel: string;
 }
 
-/** The embeddings client, loaded only when asked for (LangChain is slow to import). */
-async function embeddingsClient(model: string) {
-  const { makeEmbeddings } = await import("../llm/model.ts");
-  return makeEmbeddings({ base_url: null, api_key_env: "OPENAI_API_KEY", timeout_s: 120, max_retries: 4, embeddings: { model, dimensions: null } });
-}
-
-/** An embeddings request that failed at the endpoint (after its retries) as one line. */
-async function endpoint<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    const { httpStatus, isRetryable } = await import("../llm/model.ts");
-    const status = httpStatus(err);
-    if (status === undefined && !isRetryable(err)) throw err;
-    const where = process.env.OPENAI_BASE_URL || "https://api.openai.com/v1";
-    throw new UserError(`embeddings request to ${where} failed: ${status ? `HTTP ${status}: ` : ""}${(err as Error).message.split("\n")[0]}`);
-  }
-}
+/** The embeddings helpers, loaded only when asked for (LangChain is slow to import). */
+const embeddings = () => import("../llm/embeddings.ts");
 
 export function registerCognition(program: Command): void {
   const cognition = program
@@ -61,10 +45,11 @@ export function registerCognition(program: Command): void {
     .option("--json", "print the import report as JSON")
     .action(async (dir: string, opts: ImportOptions) => {
       readSources(dir); // bad input fails here, before the archive is created or locked
-      const embeddings = opts.embed ? await embeddingsClient(opts.embeddingModel) : null;
+      const llm = opts.embed ? await embeddings() : null;
+      const client = llm?.embeddingsClient(opts.embeddingModel) ?? null;
       const report = await withArchive(opts.archive, { mode: "write" }, async () => {
         const imported = importCognition(dir, opts.archive);
-        const embedded = embeddings ? await endpoint(embedCognition(opts.archive, embeddings, opts.embeddingModel)) : null;
+        const embedded = llm && client ? await llm.embeddingRequest(embedCognition(opts.archive, client, opts.embeddingModel), opts.embeddingModel) : null;
         return { ...imported, embedded: embedded?.embedded ?? null };
       });
       if (opts.json) {
@@ -86,12 +71,12 @@ export function registerCognition(program: Command): void {
     .option("--embedding-model <name>", "embedding model for --embeddings", DEFAULT_EMBEDDING_MODEL)
     .option("--json", "print the entries (with all their fields) as a JSON array")
     .action(async (query: string, opts: SearchOptions) => {
-      const k = Number(opts.k);
-      if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a positive integer, not "${opts.k}"`);
+      const k = positiveInt(opts.k, "--k");
       if (!query.trim()) throw new UserError("the search query is empty");
       const base = CognitionBase.require(opts.archive);
-      const hits = opts.embeddings
-        ? await endpoint(base.searchByEmbedding(query, await embeddingsClient(opts.embeddingModel), opts.embeddingModel, k))
+      const llm = opts.embeddings ? await embeddings() : null;
+      const hits = llm
+        ? await llm.embeddingRequest(base.searchByEmbedding(query, llm.embeddingsClient(opts.embeddingModel), opts.embeddingModel, k), opts.embeddingModel)
         : base.search(query, k);
       if (opts.json) {
         writeOut(JSON.stringify(hits.map(({ entry, score }) => ({ ...entry, score })), null, 2));

@@ -1,7 +1,7 @@
 /** `archlab diff <a> <b>`: unified diff of two candidates' code (git's, when both are committed). */
 import { Command } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
-import { writeOut } from "../archive/present.ts";
+import { writeOut } from "./present.ts";
 
 export function registerDiff(program: Command): void {
   program

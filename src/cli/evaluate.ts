@@ -3,14 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { compareToBaseline, type MetricComparison } from "../analyst/seeds.ts";
-import { baselineKey, cachedBaseline, storeBaseline } from "../campaign/baseline.ts";
+import { baselineRuns } from "../campaign/baseline.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
 import type { SandboxMode } from "../runner/sandbox.ts";
-import { DEFAULT_PROXY_PRESET, PROXY_PRESETS, STAGES, stageSpec, type ProxyChoice } from "../runner/stages.ts";
+import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS, PROXY_PRESETS, STAGES, stageSpec, tokenManifestOf,
+} from "../runner/stages.ts";
+import { nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
 interface EvaluateOptions {
@@ -19,8 +21,10 @@ interface EvaluateOptions {
   device: string;
   seed: string;
   seeds: string;
-  preset: ProxyChoice["preset"];
+  preset?: string;
   corpus?: string;
+  data?: string;
+  dataCache: string;
   baseline: string | false;
   baselineClass: string;
   baselineCache: string;
@@ -43,12 +47,14 @@ export function registerEvaluate(program: Command): void {
     .option("--device <device>", "cpu or cuda[:N]", "cpu")
     .option("--seed <n>", "random seed (the first one with --seeds)", "0")
     .option("--seeds <n>", "run seeds seed, seed+1, ... and report mean and spread", "1")
-    .addOption(new Option("--preset <name>", "proxy stage preset").choices(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET))
+    .option("--preset <name>", `proxy stage: ${PROXY_PRESETS.join(", ")} (default ${DEFAULT_PROXY_PRESET}); lm stage: ${LM_PRESETS.join(", ")} (default ${DEFAULT_LM_PRESET})`)
     .option("--corpus <path>", "text file or folder for the proxy stage's byte-level LM task")
-    .option("--baseline <file>", "proxy stage: the layer to compare against, run once per config and seed, cached",
+    .option("--data <dir>", "lm stage: a token directory from `archlab data prepare` (default: the embedded Brown corpus)")
+    .option("--data-cache <dir>", "lm stage: where the embedded corpus is prepared once", DEFAULT_DATA_CACHE)
+    .option("--baseline <file>", "proxy and lm stages: the layer to compare against, run once per config and seed, cached",
       "experiments/layers/delta_net.py")
     .option("--baseline-class <name>", "the baseline's layer class", "DeltaNet")
-    .option("--no-baseline", "proxy stage: do not compare against a baseline")
+    .option("--no-baseline", "proxy and lm stages: do not compare against a baseline")
     .option("--baseline-cache <dir>", "where baseline results are cached", path.join("runs", "baselines"))
     .option("--timeout <seconds>", "kill the run after this many seconds")
     .option("--memory-mb <mb>", "memory the candidate may allocate (CPU runs)")
@@ -65,7 +71,7 @@ export function registerEvaluate(program: Command): void {
 async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   checkLayerFile(file);
   const gpu = parseDevice(opts.device);
-  const firstSeed = positiveInt(opts.seed, "--seed", true);
+  const firstSeed = nonNegativeInt(opts.seed, "--seed");
   const seeds = Array.from({ length: positiveInt(opts.seeds, "--seeds") }, (_, i) => firstSeed + i);
   const runDir = path.resolve(opts.out ?? defaultRunDir(file));
   const layerKwargs = parseKwargs(opts.kwargs);
@@ -75,11 +81,14 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
     timeoutS: opts.timeout === undefined ? undefined : positiveNumber(opts.timeout, "--timeout"),
     memoryMb: opts.memoryMb === undefined ? undefined : positiveInt(opts.memoryMb, "--memory-mb"),
     opsBackend: opts.opsBackend,
-    proxy: { preset: opts.preset, corpus: opts.corpus ?? null },
+    proxy: { preset: presetFor(opts.stage === "proxy" ? opts.preset : undefined, PROXY_PRESETS, DEFAULT_PROXY_PRESET), corpus: opts.corpus ?? null },
+    lm: { preset: presetFor(opts.stage === "lm" ? opts.preset : undefined, LM_PRESETS, DEFAULT_LM_PRESET), data: opts.data ?? null, dataCache: opts.dataCache },
   };
+  if (opts.preset !== undefined && opts.stage !== "proxy" && opts.stage !== "lm") throw new UserError(`--preset applies to the proxy and lm stages, not ${opts.stage}`);
+  if (opts.data !== undefined && opts.stage !== "lm") throw new UserError("--data applies to the lm stage (the proxy stage takes --corpus)");
   const specFor = (layer: { path: string; className: string; kwargs?: Record<string, unknown> }, seed: number, dir: string) =>
     stageSpec({ ...request, layerPath: layer.path, className: layer.className, layerKwargs: layer.kwargs, seed, runDir: dir });
-  const baselineFile = opts.stage === "proxy" && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
+  const baselineFile = (opts.stage === "proxy" || opts.stage === "lm") && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
   const run = (spec: RunSpec, label: string) => runOne(spec, label, gpu, opts);
 
   const results: RunResult[] = [];
@@ -90,6 +99,8 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
     results.push(result);
     if (!opts.json) process.stdout.write(formatResult(label, result, logPath) + "\n");
   }
+  const manifest = tokenManifestOf(specFor({ path: file, className: opts.class }, firstSeed, runDir));
+  if (manifest && !opts.json) process.stdout.write(`token data: manifest sha256 ${manifest}\n`);
   if (!baselineFile && seeds.length === 1) {
     if (opts.json) process.stdout.write(JSON.stringify(results[0], null, 2) + "\n");
     return exitCodeFor(results[0]!);
@@ -97,23 +108,15 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
 
   let baseline: { layer: string; class_name: string; results: RunResult[]; cached: number[] } | null = null;
   if (baselineFile) {
-    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: [], cached: [] };
     const cacheDir = path.resolve(opts.baselineCache);
-    for (const seed of seeds) {
-      const dir = path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`);
-      const spec = specFor({ path: baselineFile, className: opts.baselineClass }, seed, dir);
-      const key = baselineKey([spec]);
-      const cached = cachedBaseline(cacheDir, key);
-      if (cached) {
-        baseline.results.push(cached.results[0]!);
-        baseline.cached.push(seed);
-        continue;
-      }
-      const { result } = await run(spec, `baseline ${labelOf(baselineFile, seeds, seed)}`);
-      if (result.status !== "ok") throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${seed}: ${result.error?.message ?? "no result"}`);
-      storeBaseline(cacheDir, { key, layer: baselineFile, results: [result] });
-      baseline.results.push(result);
+    const specs = seeds.map((seed) => specFor({ path: baselineFile, className: opts.baselineClass }, seed,
+      path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`)));
+    const runs = await baselineRuns(cacheDir, baselineFile, specs, async (spec) => (await run(spec, `baseline ${labelOf(baselineFile, seeds, spec.seed)}`)).result);
+    if (!runs.ok) {
+      const { result } = runs;
+      throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${specs[runs.index]!.seed}: ${result.error?.message ?? "no result"}`);
     }
+    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: runs.results, cached: seeds.filter((_, i) => runs.cached[i]) };
   }
   const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results) : null;
   if (opts.json) {
@@ -131,6 +134,12 @@ async function runOne(spec: RunSpec, label: string, gpu: string | undefined, opt
   const run = await runHarness(spec, { runDir, onProgress: progress?.update, gpu, sandbox: opts.sandbox });
   progress?.finish();
   return run;
+}
+
+function presetFor<T extends string>(name: string | undefined, names: readonly T[], fallback: T): T {
+  if (name === undefined) return fallback;
+  if (!(names as readonly string[]).includes(name)) throw new UserError(`unknown preset "${name}" (presets: ${names.join(", ")})`);
+  return name as T;
 }
 
 function shortPath(file: string): string {
@@ -180,20 +189,6 @@ function parseKwargs(text: string | undefined): Record<string, unknown> | undefi
     throw new UserError("--kwargs must be a JSON object");
   }
   return value as Record<string, unknown>;
-}
-
-function positiveNumber(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UserError(`${flag} must be a positive number, not "${text}"`);
-  return value;
-}
-
-function positiveInt(text: string, flag: string, allowZero = false): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new UserError(`${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, not "${text}"`);
-  }
-  return value;
 }
 
 function defaultRunDir(file: string): string {

@@ -1,9 +1,9 @@
 /** `archlab export --format csv|json [--out FILE]`: the archive's records for spreadsheets and scripts. */
-import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
-import { csv, writeOut } from "../archive/present.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
+import { csv, writeOut } from "./present.ts";
 
 export const EXPORT_SCHEMA = "archlab.export/1";
 
@@ -34,9 +34,7 @@ export function registerExport(program: Command): void {
         }, null, 2) + "\n";
       });
       if (opts.out) {
-        const temp = `${opts.out}.${process.pid}.tmp`;
-        fs.writeFileSync(temp, text);
-        fs.renameSync(temp, opts.out);
+        writeFileAtomicSync(opts.out, text, { mkdir: false });
         process.stderr.write(`archlab: wrote ${opts.out}\n`);
       } else {
         writeOut(text);

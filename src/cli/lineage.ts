@@ -1,9 +1,9 @@
 /** `archlab lineage <id>`: the path from the root down to an experiment, and the tree of its descendants. */
 import { Command } from "commander";
-import { UserError } from "../errors.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
 import type { ExperimentSummary } from "../archive/store.ts";
-import { fmt, truncate, writeOut } from "../archive/present.ts";
+import { fmt, truncate, writeOut } from "./present.ts";
+import { nonNegativeInt } from "./flags.ts";
 
 interface LineageOptions {
   archive: string;
@@ -28,7 +28,7 @@ export function registerLineage(program: Command): void {
     .option("--depth <n>", "levels of descendants to show (default: all)")
     .option("--json", "print {ancestors, tree} as JSON")
     .action(async (id: string, opts: LineageOptions) => {
-      const depth = opts.depth === undefined ? Infinity : depthOf(opts.depth);
+      const depth = opts.depth === undefined ? Infinity : nonNegativeInt(opts.depth, "--depth");
       await withArchive(opts.archive, { mode: "read" }, (archive) => {
         archive.requireExperiment(id);
         const ancestors = archive.lineage(id).reverse().map((e) => archive.summary(e.id)!); // root first
@@ -40,12 +40,6 @@ export function registerLineage(program: Command): void {
         }
       });
     });
-}
-
-function depthOf(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UserError(`--depth must be a non-negative integer, not "${text}"`);
-  return value;
 }
 
 /** Built from summaries: a tree of 100,000 experiments is drawn without reading their records. */

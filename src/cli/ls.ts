@@ -1,9 +1,9 @@
 /** `archlab ls`: the archive's experiments as a table (or JSON): id, name, parent, status, fitness, key numbers. */
 import { Command, Option } from "commander";
 import { ExperimentStatus } from "../contracts/experiment.ts";
-import { UserError } from "../errors.ts";
 import { DEFAULT_ARCHIVE_DIR, SORT_KEYS, withArchive, type SortKey } from "../archive/archive.ts";
-import { fmt, keyNumbers, table, truncate, whyStopped, writeOut } from "../archive/present.ts";
+import { fmt, keyNumbers, table, truncate, whyStopped, writeOut } from "./present.ts";
+import { positiveInt } from "./flags.ts";
 
 interface LsOptions {
   archive: string;
@@ -50,8 +50,3 @@ export function registerLs(program: Command): void {
     });
 }
 
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a positive integer, not "${text}"`);
-  return value;
-}

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.ts";
 import { registerCognition } from "./cognition.ts";
+import { registerData } from "./data.ts";
 import { registerDiff } from "./diff.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
@@ -10,6 +11,8 @@ import { registerLs } from "./ls.ts";
 import { registerShow } from "./show.ts";
 import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
+import { registerSchedule } from "./schedule.ts";
+import { registerReport } from "./report.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
@@ -25,6 +28,9 @@ registerExport(program);
 registerImport(program);
 registerRun(program);
 registerCognition(program);
+registerSchedule(program);
+registerReport(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,10 +2,12 @@
 import { Command, Option } from "commander";
 import { loadCampaign, type RunFlags } from "../campaign/config.ts";
 import { runCampaign } from "../campaign/campaign.ts";
-import { progressView } from "../campaign/progress.ts";
-import { UserError } from "../errors.ts";
+import { progressView } from "./progress.ts";
+import { positiveInt, positiveNumber } from "./flags.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
+import { Notifier } from "../report/notify.ts";
+import { resolveDevices } from "../runner/devices.ts";
 
 interface RunOptions {
   budget?: string;
@@ -31,7 +33,7 @@ export function registerRun(program: Command): void {
     .option("--max-hours <h>", "stop starting experiments after this many hours")
     .option("--archive <dir>", `archive directory (default ${DEFAULT_ARCHIVE_DIR})`)
     .option("--parallel <k>", "experiments in flight at once on CPU")
-    .option("--devices <list>", "cpu, or cuda:0,cuda:1,... (one experiment per GPU)")
+    .option("--devices <list>", "cpu, cuda:0,cuda:1,... (one experiment per GPU), or auto (the GPUs nvidia-smi lists; CPU without)")
     .addOption(new Option("--preset <name>", "proxy-stage preset").choices(PROXY_PRESETS))
     .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
     .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
@@ -50,7 +52,8 @@ export function registerRun(program: Command): void {
         maxDollars: num(opts.maxDollars, "--max-dollars"),
         sandbox: opts.sandbox,
       };
-      const config = loadCampaign(file, flags);
+      const loaded = loadCampaign(file, flags);
+      const config = { ...loaded, devices: await resolveDevices(loaded.devices, (l) => process.stderr.write(`${l}\n`)) };
       if (!config.llm && process.env.OPENAI_API_KEY) {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
       }
@@ -62,8 +65,16 @@ export function registerRun(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       const view = progressView();
+      const notifier = config.notify ? new Notifier(config.notify, config.archive) : null;
       try {
-        const outcome = await runCampaign({ config, signal: controller.signal, onEvent: view.onEvent });
+        const outcome = await runCampaign({
+          config, signal: controller.signal,
+          onEvent: (e) => {
+            view.onEvent(e);
+            notifier?.onEvent(e);
+          },
+        });
+        await notifier?.settle();
         if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
         else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls --archive ${config.archive}\`.\n`);
       } finally {
@@ -74,16 +85,5 @@ export function registerRun(program: Command): void {
     });
 }
 
-function int(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, not "${text}"`);
-  return n;
-}
-
-function num(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number, not "${text}"`);
-  return n;
-}
+const int = (text: string | undefined, flag: string) => (text === undefined ? undefined : positiveInt(text, flag));
+const num = (text: string | undefined, flag: string) => (text === undefined ? undefined : positiveNumber(text, flag));

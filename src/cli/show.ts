@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
-import { fmt, writeOut } from "../archive/present.ts";
+import { fmt, writeOut } from "./present.ts";
 import { readAgentLog } from "../llm/log.ts";
 import { renderAgentLog } from "./agentLog.ts";
 import path from "node:path";

@@ -10,6 +10,7 @@ import path from "node:path";
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 import { Bm25Index } from "./bm25.ts";
 import {
   COGNITION_FILE, COGNITION_SCHEMA, CognitionFile, entryText, readAsiArchFile, readMarkdownNote,
@@ -50,10 +51,7 @@ const idOf = (n: number) => `cg${String(n).padStart(4, "0")}`;
 const keyOf = (e: { source: string; index: number }) => `${e.source}#${e.index}`;
 
 function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 1) + "\n");
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(value, null, 1) + "\n");
 }
 
 function readJson<T>(file: string, schema: z.ZodType<T>, what: string): T | null {

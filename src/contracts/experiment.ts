@@ -86,6 +86,25 @@ export const AgentFailure = z.object({
 });
 export type AgentFailure = z.infer<typeof AgentFailure>;
 
+/** A Slurm job that ran (or runs) one of the experiment's stages; recorded before the runner waits on it. */
+export const JobRecord = z.object({
+  runner: z.literal("slurm"),
+  jobId: z.string(),
+  stage: z.string(),
+  runDir: z.string(),
+  submittedAt: z.string(),
+  /** The last state seen (PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, ..., or UNKNOWN when it vanished). */
+  state: z.string(),
+  /** Why it ended that way or waits (Slurm's Reason, or archlab's when archlab cancelled it). */
+  reason: z.string().nullable(),
+  /** Times Slurm requeued it (preemption, or USR2 near the time limit). */
+  restarts: z.number().int().nonnegative(),
+  /** Times an orchestrator restarted after a crash found it in flight and waited for it instead of resubmitting. */
+  reattached: z.number().int().nonnegative(),
+  updatedAt: z.string(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
 export const Experiment = z.object({
   id: z.string(),
   name: z.string(),
@@ -117,6 +136,8 @@ export const Experiment = z.object({
   flaggedCitations: z.array(z.string()).optional(),
   /** LLM calls that failed; the experiment went on without them (e.g. rule-based analysis instead). */
   agentFailures: z.array(AgentFailure).optional(),
+  /** Slurm jobs of its stages, in submission order (absent for local runs). */
+  jobs: z.array(JobRecord).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -17,6 +17,8 @@ export const ErrorKind = z.enum([
   "noncausal", "superlinear", "batch_dependent", "params",
   // resources and the run itself
   "timeout", "oom", "crash",
+  // the scheduler ended it (scancel, pending too long, preempted without a requeue left)
+  "cancelled",
 ]);
 export type ErrorKind = z.infer<typeof ErrorKind>;
 

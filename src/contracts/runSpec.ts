@@ -30,6 +30,10 @@ export const TrainSpec = z.strictObject({
   grad_clip: z.number().positive().default(1),
   /** A progress line every N steps. */
   log_every: z.number().int().positive().default(1),
+  /** Split each step's batch into this many micro-batches (same gradient, less memory). */
+  grad_accum: z.number().int().positive().default(1),
+  /** Save model, optimizer and curve to checkpoint_path every N steps (null: never). */
+  checkpoint_every: z.number().int().positive().nullable().default(null),
 });
 
 export const DataSpec = z.strictObject({
@@ -61,6 +65,8 @@ export const RunSpec = z.strictObject({
     kwargs: z.record(z.string(), z.unknown()).default({}),
   }),
   result_path: z.string().default("result.json"),
+  /** Training checkpoint: resumed from when it exists, rewritten every train.checkpoint_every steps. */
+  checkpoint_path: z.string().nullable().default(null),
   model: ModelSpec.prefault({}),
   train: TrainSpec.nullable().prefault({}),
   data: DataSpec.prefault({}),

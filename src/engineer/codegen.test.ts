@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { genomeKey, SEED_GENOMES, type Genome } from "../contracts/genome.ts";
 import { randomGenome } from "../researcher/operators.ts";
 import { seededRng } from "../researcher/rng.ts";
@@ -33,7 +33,43 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
+// The generated layer and a baseline file, built from the same seed: the same parameters in the same order, and
+// the same outputs and input gradients on the same input.
+const SAME = `
+import json, sys, torch
+from harness.loader import load_layer_class
+torch.set_num_threads(1)
+runs = []
+for path, cls in ((sys.argv[1], "DeltaNet"), (sys.argv[2], sys.argv[3])):
+    torch.manual_seed(0)
+    layer = load_layer_class(path, cls)(hidden_size=64, num_heads=4, layer_idx=0)
+    torch.manual_seed(1)
+    x = torch.randn(2, 48, 64, requires_grad=True)
+    y = layer(x)
+    y = y[0] if isinstance(y, tuple) else y
+    y.square().sum().backward()
+    runs.append(([list(p.shape) for p in layer.parameters()], y.detach(), x.grad))
+(pa, ya, ga), (pb, yb, gb) = runs
+print(json.dumps({"params": pa == pb, "n": len(pa), "out": (ya - yb).abs().max().item(), "grad": (ga - gb).abs().max().item()}))
+`;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 describe("generateLayer", () => {
+  it("reproduces the DeltaNet baseline (experiments/layers/delta_net.py) exactly on CPU from its seed genome", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-codegen-"));
+    dirs.push(dir);
+    const file = path.join(dir, "delta_net.py");
+    fs.writeFileSync(file, generateLayer(SEED_GENOMES.delta_net!, "the seed"));
+    const baseline = path.join(EXPERIMENTS_DIR, "layers", "delta_net.py");
+    const run = await execa(findPython(), ["-c", SAME, file, baseline, "DeltaNet"], { cwd: EXPERIMENTS_DIR, env: { PYTHONPATH: EXPERIMENTS_DIR } });
+    expect(JSON.parse(run.stdout)).toEqual({ params: true, n: 9, out: 0, grad: 0 });
+  });
+
+
   it("is deterministic and names its genome", () => {
     const g = SEED_GENOMES.delta_net!;
     expect(generateLayer(g)).toBe(generateLayer({ ...g }));
@@ -45,6 +81,7 @@ describe("generateLayer", () => {
     const rng = seededRng(42);
     const genomes: Genome[] = [...Object.values(SEED_GENOMES), ...Array.from({ length: 15 }, () => randomGenome(rng))];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-codegen-"));
+    dirs.push(dir);
     const files = genomes.map((g, i) => {
       const file = path.join(dir, `g${i}.py`);
       fs.writeFileSync(file, generateLayer(g, "A motivation with \"\"\"quotes\"\"\" that must not break the docstring."));

@@ -32,7 +32,7 @@ export class Gate {
   }
 
   /** Genome keys archived or in flight: what a proposer must not propose again. */
-  takenKeys(experiments: readonly Pick<Experiment, "genomeKey">[] = this.#archive.experiments()): Set<string> {
+  takenKeys(experiments: readonly Pick<Experiment, "genomeKey">[] = this.#archive.summaries()): Set<string> {
     return new Set(experiments.map((e) => e.genomeKey).filter((k): k is string => k !== null));
   }
 

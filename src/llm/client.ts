@@ -148,7 +148,7 @@ export class LlmClient {
 
       let checked: { ok: true; value: z.output<S> } | { ok: false; error: string };
       if (thrown !== null) {
-        const failure = classify(thrown, settings, this.#env);
+        const failure = classifyRequestError(thrown, settings, this.#env);
         if (failure.kind === "malformed") {
           checked = { ok: false, error: failure.message };
         } else {
@@ -219,11 +219,11 @@ function feedback(reply: string | null, error: string): string {
   ].join("\n");
 }
 
-type Failure = { kind: "malformed" | "auth" | "request_rejected" | "unavailable"; message: string };
+export type RequestFailure = { kind: "malformed" | "auth" | "request_rejected" | "unavailable"; message: string };
 
 /** Sorts an exception from a request into a model mistake (retry with feedback), a user's mistake, or an
  *  outcome to report; anything unrecognised is a bug and is rethrown. */
-function classify(err: unknown, settings: RoleSettings, env: Env): Failure {
+export function classifyRequestError(err: unknown, settings: Pick<RoleSettings, "model" | "baseURL" | "apiKeyEnv" | "maxRetries">, env: Env): RequestFailure {
   const name = (err as { constructor?: { name?: string } })?.constructor?.name ?? "";
   const message = (err as Error)?.message?.split("\n")[0] ?? String(err);
   // The OpenAI client parses json_schema replies itself and throws these for a bad one.

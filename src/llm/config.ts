@@ -41,6 +41,9 @@ export type Price = z.infer<typeof Price>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
 
+/** The embedding model when none is named. */
+export const DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small";
+
 export const LlmConfig = z.strictObject({
   /** The model every role uses unless `roles.<role>.model` says otherwise. */
   model: z.string().min(1),
@@ -65,7 +68,7 @@ export const LlmConfig = z.strictObject({
   prompts_dir: z.string().nullable().default(null),
   /** Embeddings for cognition and novelty retrieval through the same endpoint; null: BM25 only. */
   embeddings: z.strictObject({
-    model: z.string().min(1).default("text-embedding-3-small"),
+    model: z.string().min(1).default(DEFAULT_EMBEDDING_MODEL),
     dimensions: z.number().int().positive().nullable().default(null),
   }).nullable().default(null),
 });

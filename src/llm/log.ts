@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { LedgerEntry } from "../contracts/experiment.ts";
+import { writeFileAtomicSync } from "../atomic.ts";
 
 /** One request's cost. */
 export interface LlmUsage {
@@ -74,12 +75,7 @@ export function appendAgentLog(file: string, line: AgentLogLine): void {
 /** Keeps the rendered prompt once per hash, beside the log. */
 export function keepPrompt(logFile: string, hash: string, text: string): string {
   const file = path.join(path.dirname(logFile), "prompts", `${hash}.md`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  }
+  if (!fs.existsSync(file)) writeFileAtomicSync(file, text);
   return file;
 }
 

@@ -55,8 +55,15 @@ const warnOnce = (message: string) => {
   process.stderr.write(`archlab: warning: ${message}\n`);
 };
 
+/** The variables a child gets when it runs in `runDir` (a Slurm job's harness, unsandboxed runs). */
+export function childEnv(runDir: string, gpu: string | undefined): Record<string, string> {
+  const tmp = path.join(runDir, "tmp");
+  fs.mkdirSync(tmp, { recursive: true });
+  return envFor(runDir, tmp, gpu);
+}
+
 /** The only variables a child sees: no API keys, no tokens, nothing from the user's shell. */
-function childEnv(home: string, tmp: string, gpu: string | undefined): Record<string, string> {
+function envFor(home: string, tmp: string, gpu: string | undefined): Record<string, string> {
   return {
     PATH: "/usr/local/bin:/usr/bin:/bin",
     HOME: home,
@@ -81,7 +88,7 @@ function launchFor(spec: RunSpec, python: string, specPath: string, workDir: str
   if (!sandboxed) {
     const tmp = path.join(workDir, "tmp");
     fs.mkdirSync(tmp, { recursive: true });
-    return { argv: command, env: childEnv(workDir, tmp, gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+    return { argv: command, env: envFor(workDir, tmp, gpu), cwd: EXPERIMENTS_DIR, sandboxed };
   }
   const readOnly = [...interpreterPaths(python), EXPERIMENTS_DIR, spec.layer.path, specPath,
     ...(spec.data.corpus ? [spec.data.corpus] : []), ...corpusEntries(spec)];
@@ -89,15 +96,15 @@ function launchFor(spec: RunSpec, python: string, specPath: string, workDir: str
   const asBytes = gpu === undefined && spec.memory_mb ? (spec.memory_mb + 16384) * 2 ** 20 : null;
   const argv = [findBwrap()!, ...sandboxArgs({ workDir, readOnly, home: SANDBOX_HOME },
     { nproc: NPROC, fsizeBytes: FSIZE_BYTES, cpuSeconds, asBytes }, { gpu: gpu !== undefined }, command)];
-  return { argv, env: childEnv(SANDBOX_HOME, "/tmp", gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+  return { argv, env: envFor(SANDBOX_HOME, "/tmp", gpu), cwd: EXPERIMENTS_DIR, sandboxed };
 }
 
-/** Corpus paths named by task entries (the byte-level LM task's own `corpus` setting). */
+/** Data paths named by task entries (the byte-level LM's `corpus`, the LM stage's token directory `path`). */
 function corpusEntries(spec: RunSpec): string[] {
   const tasks = Array.isArray(spec.data.tasks) ? (spec.data.tasks as unknown[]) : [];
   return tasks.flatMap((t) => {
-    const corpus = (t as { corpus?: unknown } | null)?.corpus;
-    return typeof corpus === "string" && fs.existsSync(corpus) ? [path.resolve(corpus)] : [];
+    const entry = (t ?? {}) as { corpus?: unknown; path?: unknown }; // the byte LM's corpus, the tokens task's dir
+    return [entry.corpus, entry.path].filter((p): p is string => typeof p === "string" && fs.existsSync(p)).map((p) => path.resolve(p));
   });
 }
 
@@ -110,6 +117,8 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
   const runDir = fs.realpathSync(opts.runDir);
   const workDir = path.join(runDir, "work");
   fs.mkdirSync(workDir, { recursive: true });
+  // the candidate process writes only work/: an LM run's checkpoint lives there (and resumes from there)
+  if (spec.checkpoint_path) spec.checkpoint_path = path.join(workDir, path.basename(spec.checkpoint_path));
   const specPath = path.join(runDir, "spec.json");
   const launchPath = path.join(runDir, "launch.json");
   const logPath = path.join(runDir, "harness.log");
@@ -125,7 +134,7 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
   const spawnedAt = performance.now();
   const child = execa(python, ["-m", "harness.evaluate", specPath, launchPath], {
     cwd: EXPERIMENTS_DIR,
-    env: childEnv(workDir, workDir, opts.gpu),
+    env: envFor(workDir, workDir, opts.gpu),
     extendEnv: false,
     detached: true, // own process group; the candidate process has its own, announced on the first line
     stdin: "ignore",
@@ -181,7 +190,22 @@ function finalResult(result: RunResult, sandboxed: boolean, secrets: readonly st
   return { ...result, sandboxed, error };
 }
 
-function parseProgress(line: string): ProgressEvent | undefined {
+/**
+ * The command line of one run for a runner that spawns it itself (Slurm): the trusted evaluator, with
+ * launch.json beside the spec naming the candidate process (in bubblewrap when `sandbox` and it works).
+ */
+export function harnessArgv(specPath: string, runDir: string, opts: { python?: string; sandbox?: boolean; gpu: boolean }): { argv: string[]; sandboxed: boolean } {
+  const python = opts.python ?? findPython();
+  const sandboxed = (opts.sandbox ?? true) && sandboxAvailable();
+  const spec = RunSpec.parse(JSON.parse(fs.readFileSync(specPath, "utf8")));
+  const workDir = path.join(runDir, "work");
+  fs.mkdirSync(workDir, { recursive: true });
+  const launchPath = path.join(runDir, "launch.json");
+  fs.writeFileSync(launchPath, JSON.stringify(launchFor(spec, python, specPath, workDir, sandboxed, opts.gpu ? "0" : undefined), null, 2));
+  return { argv: [python, "-m", "harness.evaluate", specPath, launchPath], sandboxed };
+}
+
+export function parseProgress(line: string): ProgressEvent | undefined {
   try {
     const parsed = ProgressEvent.safeParse(JSON.parse(line));
     return parsed.success ? parsed.data : undefined;
@@ -191,7 +215,7 @@ function parseProgress(line: string): ProgressEvent | undefined {
 }
 
 /** Reads and validates the result file; when the child died without one, records why instead. */
-function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy?: "timeout" | "abort"): RunResult {
+export function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy?: "timeout" | "abort"): RunResult {
   const tail = logTail(logPath);
   if (killedBy === "timeout") {
     return synthetic(spec, "timeout", "timeout", `killed after ${spec.timeout_s} s`, tail);
@@ -215,7 +239,7 @@ function readResult(resultPath: string, spec: RunSpec, logPath: string, killedBy
   return result.error && !result.error.tail ? { ...result, error: { ...result.error, tail } } : result;
 }
 
-function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: string, tail: string): RunResult {
+export function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: string, tail: string): RunResult {
   const result: RunResult = {
     schema: RESULT_SCHEMA,
     stage: spec.stage,
@@ -234,6 +258,7 @@ function synthetic(spec: RunSpec, status: RunStatus, kind: ErrorKind, message: s
     candidate_reported: [],
     eval_causality: null,
   };
+  fs.writeFileSync(spec.result_path, JSON.stringify(result, null, 1));
   return result;
 }
 

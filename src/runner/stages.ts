@@ -5,16 +5,25 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DataSpec, MAX_EXPONENT, ModelSpec, ProbeSpec, RUN_SPEC_SCHEMA, TrainSpec, type RunSpec } from "../contracts/runSpec.ts";
+import type { Tokenizer } from "../contracts/tokens.ts";
+import { defaultData, readManifest } from "../data/prepare.ts";
 import { UserError } from "../errors.ts";
 import { EXPERIMENTS_DIR } from "../paths.ts";
 
-export const STAGES = ["smoke", "probe", "proxy"] as const;
+export const STAGES = ["smoke", "probe", "proxy", "lm"] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** The proxy presets (experiments/harness/proxy_presets.json holds one entry per name; a test checks it). */
 export const PROXY_PRESETS = ["tiny", "quick", "full"] as const;
 export type ProxyPreset = (typeof PROXY_PRESETS)[number];
 export const DEFAULT_PROXY_PRESET: ProxyPreset = "quick";
+
+/** The LM presets (experiments/harness/lm_presets.json holds one entry per name; a test checks it). */
+export const LM_PRESETS = ["tiny", "lm-cpu", "explore", "verify"] as const;
+export type LmPreset = (typeof LM_PRESETS)[number];
+export const DEFAULT_LM_PRESET: LmPreset = "lm-cpu";
+/** Where the embedded corpus is prepared once per tokenizer (relative to the working directory). */
+export const DEFAULT_DATA_CACHE = path.join("runs", "data");
 
 /** The probe stage's wall-clock limit, seconds. */
 export const PROBE_TIMEOUT_S = 120;
@@ -29,14 +38,23 @@ export interface ProxyChoice {
   corpus?: string | null;
 }
 
+/** LM-stage choices: the preset, and a prepared token directory (default: the embedded corpus, cached). */
+export interface LmChoice {
+  preset: LmPreset;
+  data?: string | null;
+  dataCache?: string;
+  timeout_s?: number | null;
+}
+
 export interface ProbeChoice {
   max_exponent: number;
   max_params: number | null;
   timeout_s?: number;
 }
 
-/** The proxy presets live beside the tasks they configure (experiments/harness/proxy_presets.json). */
+/** The presets live beside the tasks they configure (experiments/harness/{proxy,lm}_presets.json). */
 export const PROXY_PRESETS_FILE = path.join(EXPERIMENTS_DIR, "harness", "proxy_presets.json");
+export const LM_PRESETS_FILE = path.join(EXPERIMENTS_DIR, "harness", "lm_presets.json");
 
 export interface StageRequest {
   stage: string;
@@ -50,6 +68,7 @@ export interface StageRequest {
   memoryMb?: number | null;
   opsBackend?: RunSpec["ops_backend"];
   proxy?: ProxyChoice;
+  lm?: LmChoice;
   probe?: ProbeChoice;
   /** torch threads for stages that do not fix their own (default: 1 on CPU, torch's choice on GPU). */
   threads?: number;
@@ -63,20 +82,48 @@ const NO_PROBES = ProbeSpec.parse({});
 
 type StagePreset = Pick<RunSpec, "model" | "train" | "data" | "probe" | "timeout_s"> & { threads?: number | null };
 
-/** proxy_presets.json: {"presets": {name: {"spec": run-spec fragment (model, train, data, timeout_s)}}}. */
-function proxyPreset(choice: ProxyChoice): StagePreset {
-  const file = JSON.parse(fs.readFileSync(PROXY_PRESETS_FILE, "utf8")) as { presets: Record<string, { spec: Partial<StagePreset> }> };
-  const chosen = file.presets[choice.preset]?.spec;
-  if (!chosen) throw new UserError(`unknown proxy preset "${choice.preset}" (presets: ${Object.keys(file.presets).join(", ")})`);
-  const data = { ...RANDOM_DATA, ...chosen.data };
+type PresetEntry = { spec: Partial<StagePreset>; tokenizer?: Tokenizer };
+
+/** A presets file: {"presets": {name: {"spec": run-spec fragment (model, train, data, timeout_s, threads)}}}. */
+function readPreset(file: string, kind: string, name: string): PresetEntry {
+  const presets = (JSON.parse(fs.readFileSync(file, "utf8")) as { presets: Record<string, PresetEntry> }).presets;
+  const chosen = presets[name];
+  if (!chosen) throw new UserError(`unknown ${kind} preset "${name}" (presets: ${Object.keys(presets).join(", ")})`);
+  return chosen;
+}
+
+function fromPreset(chosen: Partial<StagePreset>, data: RunSpec["data"], timeoutS: number | null | undefined): StagePreset {
   return {
     model: { ...TINY_MODEL, ...chosen.model },
     train: { ...SMOKE_TRAIN, ...chosen.train },
-    data: choice.corpus ? withCorpus(data, path.resolve(choice.corpus)) : data,
+    data,
     probe: NO_PROBES,
-    timeout_s: choice.timeout_s ?? chosen.timeout_s ?? 600,
+    timeout_s: timeoutS ?? chosen.timeout_s ?? 600,
     threads: chosen.threads ?? null,
   };
+}
+
+function proxyPreset(choice: ProxyChoice): StagePreset {
+  const chosen = readPreset(PROXY_PRESETS_FILE, "proxy", choice.preset).spec;
+  const data = { ...RANDOM_DATA, ...chosen.data };
+  return fromPreset(chosen, choice.corpus ? withCorpus(data, path.resolve(choice.corpus)) : data, choice.timeout_s);
+}
+
+/** The LM stage on a prepared token directory (checked against its manifest) or the embedded corpus prepared
+ * once with the preset's tokenizer; the tokens task is told the manifest's sha256 and refuses other data. */
+function lmPreset(choice: LmChoice): StagePreset {
+  const { spec: chosen, tokenizer } = readPreset(LM_PRESETS_FILE, "lm", choice.preset);
+  const dir = path.resolve(choice.data ?? defaultData(choice.dataCache ?? DEFAULT_DATA_CACHE, tokenizer ?? "byte"));
+  if (choice.data && !fs.existsSync(dir)) throw new UserError(`no such token directory: ${choice.data}`);
+  const { sha256 } = readManifest(dir);
+  const tasks = (chosen.data?.tasks ?? []).map((t) => (t.name === "tokens" ? { ...t, path: dir, manifest_sha256: sha256 } : t));
+  return fromPreset(chosen, { ...RANDOM_DATA, ...chosen.data, tasks }, choice.timeout_s);
+}
+
+/** The sha256 of the token manifest an LM-stage spec trains on (its provenance), or null for other stages. */
+export function tokenManifestOf(spec: RunSpec): string | null {
+  const task = spec.data.tasks.find((t) => t.name === "tokens");
+  return typeof task?.manifest_sha256 === "string" ? task.manifest_sha256 : null;
 }
 
 function withCorpus(data: RunSpec["data"], corpus: string): RunSpec["data"] {
@@ -106,6 +153,8 @@ function preset(stage: string, req: StageRequest): StagePreset {
     }
     case "proxy":
       return proxyPreset(req.proxy ?? { preset: DEFAULT_PROXY_PRESET });
+    case "lm":
+      return lmPreset(req.lm ?? { preset: DEFAULT_LM_PRESET });
     default:
       throw new UserError(`unknown stage "${stage}" (stages: ${STAGES.join(", ")})`);
   }
@@ -118,6 +167,8 @@ export function stageSpec(req: StageRequest): RunSpec {
     stage: req.stage,
     layer: { path: path.resolve(req.layerPath), class_name: req.className, kwargs: req.layerKwargs ?? {} },
     result_path: path.join(path.resolve(req.runDir), "result.json"),
+    // A killed LM run resumes from here when run again in the same directory.
+    checkpoint_path: req.stage === "lm" ? path.join(path.resolve(req.runDir), "checkpoint.pt") : null,
     ...base,
     timeout_s: req.timeoutS ?? base.timeout_s,
     device: req.device ?? "cpu",

@@ -17,7 +17,9 @@ summary() adds:
 - "score" = Σ_i w_i·s_i / Σ_i w_i over tasks, with s_i = accuracy for recall/copy/memorisation tasks and
   s_i = clip(1 − bpb/8, 0, 1) for the LM (the fraction of a uniform byte's 8 bits saved). Higher is better, in [0, 1].
 - "eval_loss" = the unweighted mean of the tasks' "<id>/loss": the proxy stage's comparable final loss (the last
-  training step's loss belongs to whichever task trained last).
+  training step's loss belongs to whichever task trained last). With a primary task (the LM stage's "tokens",
+  tasks/tokens.py) it is that task's held-out loss instead, the score leaves it out (score = the recall
+  benchmarks, B) and "<id>/ppl" is added.
 """
 from __future__ import annotations
 
@@ -38,9 +40,10 @@ from .memorize import Memorize
 from .mqar import MQAR
 from .recall import InContextRecall, NoisyRecall
 from .selective_copy import SelectiveCopy
+from .tokens import TokenLM
 
 TASKS: Dict[str, type] = {cls.name: cls for cls in
-                          (MQAR, InContextRecall, NoisyRecall, FuzzyRecall, SelectiveCopy, Memorize, ByteLM)}
+                          (MQAR, InContextRecall, NoisyRecall, FuzzyRecall, SelectiveCopy, Memorize, ByteLM, TokenLM)}
 
 
 @dataclass
@@ -102,10 +105,15 @@ class ProxySource:
         return sum(self.entry_at(step).batch_size * self.entry_at(step).task.seq_len for step in range(steps))
 
     def summary(self, metrics: Dict[str, float]) -> Dict[str, float]:
-        total = sum(e.weight for e in self.entries)
-        score = sum(e.weight * e.task.score(metrics, e.id) for e in self.entries) / total if total > 0 else 0.0
-        losses = [metrics[f"{e.id}/loss"] for e in self.entries]
-        return {"score": score, "eval_loss": sum(losses) / len(losses)}
+        primary = [e for e in self.entries if getattr(e.task, "primary", False)]
+        benches = [e for e in self.entries if e not in primary]
+        total = sum(e.weight for e in benches)
+        score = sum(e.weight * e.task.score(metrics, e.id) for e in benches) / total if total > 0 else 0.0
+        losses = [metrics[f"{e.id}/loss"] for e in (primary or self.entries)]
+        out = {"score": score, "eval_loss": sum(losses) / len(losses)}
+        for e in primary:
+            out.update(e.task.extra_metrics(metrics, e.id))
+        return out
 
 
 def make_source(spec: RunSpec) -> ProxySource:

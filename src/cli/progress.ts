@@ -3,7 +3,7 @@
  * loss; the best so far), redrawn in place; otherwise plain lines, one per stage change and finished experiment.
  */
 import type { Experiment } from "../contracts/experiment.ts";
-import type { CampaignEvent } from "./campaign.ts";
+import type { CampaignEvent } from "../campaign/campaign.ts";
 
 interface SlotView {
   id: string;

@@ -1,0 +1,88 @@
+// `notify:` end to end: real tiny campaigns tell a webhook receiver on 127.0.0.1 (started here) and a shell
+// command about the budget stop, failing runs and timeouts, with the summary; `archlab report` prints the same.
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NotifyMessage } from "../src/report/notify.ts";
+import { PROJECT_ROOT } from "../src/paths.ts";
+
+const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
+let server: http.Server;
+let url: string;
+const received: NotifyMessage[] = [];
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-notify-"));
+  server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      received.push(JSON.parse(body) as NotifyMessage);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+function campaign(name: string, extra: string[]): string {
+  const file = path.join(tmp, `${name}.yaml`);
+  fs.writeFileSync(file, [`name: ${name}`, `archive: ${path.join(tmp, name)}`, ...extra, ""].join("\n"));
+  return file;
+}
+
+describe("notify and report", () => {
+  it("sends the budget stop with the summary to the webhook and the command; report prints the same summary", async () => {
+    const out = path.join(tmp, "command.json");
+    const file = campaign("nightly", [
+      "budget: {experiments: 1}", "stages: {proxy: {preset: tiny}}",
+      `notify: {webhook: "${url}", command: "cat > ${out}; echo $ARCHLAB_EVENT >> ${out}.event"}`,
+    ]);
+    const run = await execa("node", [CLI, "run", file], { reject: false, cwd: tmp });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const stop = received.find((m) => m.campaign.startsWith("nightly-"))!;
+    expect(stop).toMatchObject({ schema: "archlab.notify/1", event: "budget_stop" });
+    expect(stop.message).toMatch(/stopped: budget of 1 experiments reached/);
+    expect(stop.summary.experiments.total).toBe(1);
+    expect(stop.summary.campaigns.map((c) => c.id)).toEqual([stop.campaign]);
+    const doneCount = stop.summary.experiments.done;
+    expect(stop.summary.best).toHaveLength(doneCount);
+    if (doneCount) expect(stop.summary.best[0]!.fitness).toBeGreaterThan(0);
+    expect(stop.summary.costs.cpuHours).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(out, "utf8"))).toEqual(stop);
+    expect(fs.readFileSync(`${out}.event`, "utf8")).toBe("budget_stop\n");
+
+    const json = await execa("node", [CLI, "report", "--since", "1h", "--format", "json", "--archive", path.join(tmp, "nightly")]);
+    const report = JSON.parse(json.stdout);
+    expect(report.experiments).toEqual(stop.summary.experiments);
+    expect(report.best.map((b: { id: string }) => b.id)).toEqual(stop.summary.best.map((b) => b.id));
+    const md = await execa("node", [CLI, "report", "--archive", path.join(tmp, "nightly")]);
+    expect(md.stdout).toMatch(/^# archlab report\n\nAll time to .*\n\n\*\*Experiments:\*\* 1 \(1 done/);
+    const bad = await execa("node", [CLI, "report", "--since", "yesterday-ish", "--archive", path.join(tmp, "nightly")], { reject: false });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim()).toBe('archlab: --since "yesterday-ish": a duration such as 24h, 30m, 7d, or a date');
+  }, 300_000);
+
+  it("reports runs that time out and a failure spike", async () => {
+    const file = campaign("doomed", [
+      "budget: {experiments: 2}", "stages: {proxy: {preset: tiny, timeout_s: 0.2}}",
+      `notify: {webhook: "${url}", error_window: 2}`,
+    ]);
+    const run = await execa("node", [CLI, "run", file], { reject: false, cwd: tmp });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const mine = received.filter((m) => m.campaign.startsWith("doomed-"));
+    const events = mine.map((m) => m.event);
+    expect(events).toContain("run_stuck");
+    expect(events).toContain("error_spike");
+    expect(events.at(-1)).toMatch(/budget_stop|campaign_end/);
+    expect(mine.find((m) => m.event === "run_stuck")!.message).toMatch(/the proxy run ended past its timeout/);
+    expect(mine.find((m) => m.event === "error_spike")!.message).toMatch(/^\d of the last \d experiments failed/);
+    expect(mine.at(-1)!.summary.failures.length).toBeGreaterThan(0);
+  }, 300_000);
+});
