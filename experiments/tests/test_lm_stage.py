@@ -58,7 +58,7 @@ def lm_spec(tmp_path: Path, data: Path, run: str, **train) -> Path:
 
 
 def start(run_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "harness.run", str(run_dir / "spec.json")], cwd=EXPERIMENTS,
+    return subprocess.Popen([sys.executable, "-m", "harness.evaluate", str(run_dir / "spec.json")], cwd=EXPERIMENTS,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
