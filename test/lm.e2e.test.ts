@@ -44,7 +44,7 @@ describe("archlab evaluate --stage lm", () => {
   it("resumes a SIGKILLed run from its checkpoint with the uninterrupted run's curve", async () => {
     const out = path.join(tmp, "killed");
     const child = execa("node", [CLI, ...evaluateArgs(out)], { reject: false, cwd: tmp });
-    const checkpoint = path.join(out, "checkpoint.pt");
+    const checkpoint = path.join(out, "work", "checkpoint.pt"); // the candidate process writes only work/ (README Safety)
     while (!fs.existsSync(checkpoint) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGKILL");
     await child;
