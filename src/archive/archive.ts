@@ -68,7 +68,10 @@ export class Archive extends ArchiveContent {
    * Opens the archive at `dir`. "write" creates it when missing and takes the writer lock (LockedError, exit 3,
    * when another live process holds it); "read" never locks or waits and fails with NoArchiveError when absent.
    */
-  static async open(dir: string, opts: ArchiveOpenOptions): Promise<Archive> {
+  static async open(dirArg: string, opts: ArchiveOpenOptions): Promise<Archive> {
+    // Resolved once, here: every path derived from it (git's temp files, run dirs, code files) crosses into
+    // child processes (git, the harness, bwrap) that run in other working directories.
+    const dir = path.resolve(dirArg);
     const warn = opts.warn ?? ((message: string) => process.stderr.write(`archlab: warning: ${message}\n`));
     const now = opts.now ?? (() => new Date());
     const storeOptions = { label: dir, warn, compactMinBytes: opts.compactMinBytes, compactRatio: opts.compactRatio };

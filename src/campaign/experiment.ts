@@ -33,6 +33,8 @@ export interface ExperimentContext {
   evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>;
   baselineMetrics: () => Promise<Record<string, number> | null>;
   signal: AbortSignal;
+  /** The slot's torch device for the run specs: "cpu", or "cuda" (the slot's GPU, the only one the child sees). */
+  device: string;
   onStage: (id: string, stage: string) => void;
   /** The LLM agents (engineer for code-mode plans, debugger, analyst, summariser, judge); null offline. */
   agents: Agents | null;
@@ -106,7 +108,9 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
   }
 
   // Probe, then train; a failure goes to the debugger (code-mode LLM candidates), whose fix starts over here.
-  for (;;) {
+  // Stopped while analysing (the baseline training, an LLM call): its stages are recorded, so it resumes there.
+  const trained = exp.status === "analysing" && exp.stages.proxy?.status === "ok";
+  while (!trained) {
     exp = await transition(ctx, exp, "probing");
     const probe = await runStage(ctx, exp, "probe");
     exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, probe: probe.summary }, fingerprint: probe.summary.fingerprint, costs: addCompute(archive, exp, probe.results) });
@@ -129,8 +133,10 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
     break;
   }
 
-  exp = await transition(ctx, exp, "analysing");
+  if (trained) ctx.onStage(exp.id, "analysing");
+  else exp = await transition(ctx, exp, "analysing");
   const baseline = await ctx.baselineMetrics();
+  if (ctx.signal.aborted) throw new Interrupted();
   const metrics = finalMetrics(exp);
   const judge = ctx.agents ? await judgeExperiment(ctx, ctx.agents, exp, baseline) : null;
   const fitness = computeFitness({
@@ -246,7 +252,9 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
     const spec = stageSpec({
       stage, layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed,
       memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
+      device: ctx.device,
     });
+    if (stage === "probe") failpoint("probing");
     const { result, processS: seconds } = await ctx.evaluate(spec, runDir);
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();

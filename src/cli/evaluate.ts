@@ -9,6 +9,7 @@ import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
+import { checkDevices } from "../runner/devices.ts";
 import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS, PROXY_PRESETS, STAGES, stageSpec, tokenManifestOf,
 } from "../runner/stages.ts";
 import { nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
@@ -70,6 +71,7 @@ export function registerEvaluate(program: Command): void {
 async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   checkLayerFile(file);
   const gpu = parseDevice(opts.device);
+  await checkDevices([gpu]);
   const firstSeed = nonNegativeInt(opts.seed, "--seed");
   const seeds = Array.from({ length: positiveInt(opts.seeds, "--seeds") }, (_, i) => firstSeed + i);
   const runDir = path.resolve(opts.out ?? defaultRunDir(file));
