@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { Campaign, Experiment, LedgerEntry, Note } from "../contracts/experiment.ts";
-import { LockedError } from "../errors.ts";
+import { fileUserError, LockedError } from "../errors.ts";
 import { ArchiveCorruptError, NoArchiveError } from "./errors.ts";
 import { ContentFiles } from "./files.ts";
 import { ArchiveGit } from "./git.ts";
@@ -83,15 +83,20 @@ export class Archive extends ArchiveContent {
       if (!store) throw new NoArchiveError(`no archive at ${dir}`);
       return new Archive(dir, "read", store, await ArchiveGit.open(dir, false), null, now);
     }
-    fs.mkdirSync(dir, { recursive: true });
-    const lock = await WriterLock.acquire(dir, { warn, now });
+    let lock: WriterLock;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      lock = await WriterLock.acquire(dir, { warn, now });
+    } catch (err) {
+      throw fileUserError(err, `cannot write archive ${dir}`) ?? err;
+    }
     try {
       const store = (await JournalStore.open(dir, { ...storeOptions, writable: true }))!;
       const git = await ArchiveGit.open(dir, true);
       return new Archive(dir, "write", store, git, lock, now);
     } catch (err) {
       await lock.release();
-      throw err;
+      throw fileUserError(err, `cannot write archive ${dir}`) ?? err;
     }
   }
 

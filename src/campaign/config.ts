@@ -9,6 +9,7 @@ import { FitnessConfig } from "../analyst/fitness.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { UserError } from "../errors.ts";
 import { AgentsConfig } from "../contracts/agents.ts";
+import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB } from "../contracts/runSpec.ts";
 import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../contracts/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
@@ -73,7 +74,7 @@ export const CampaignConfig = z.strictObject({
   agents: AgentsConfig.prefault({}),
   /** Tell a command and/or a webhook when the campaign ends, stops on a budget, fails a lot, or a run times out. */
   notify: NotifyConfig.nullable().default(null),
-  memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
+  memory_mb: z.number().int().min(MIN_MEMORY_MB, MEMORY_FLOOR_REASON).default(DEFAULT_MEMORY_MB),
   sandbox: z.boolean().default(true),
 });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
