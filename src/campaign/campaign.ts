@@ -143,7 +143,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         } else {
           // A bug in one experiment must not wedge the loop: record it as failed, with the stack in the log.
           process.stderr.write(`archlab: internal error in ${exp.id}: ${(err as Error).stack ?? String(err)}\n`);
-          const failed = await archive.updateExperiment(exp.id, { status: "failed", reason: `internal error: ${(err as Error).message}` });
+          const failed = await archive.updateExperiment(exp.id, { status: "failed", reason: `internal error: ${(err as Error).message.trim().split("\n")[0]}` });
           finished.push(failed);
           emit({ type: "finished", experiment: failed });
         }
