@@ -116,7 +116,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       runners(spec.stage).run(spec, {
         runDir, signal, gpu: slots[slot], sandbox: config.sandbox,
         onProgress: (event) => {
-          if (spec.stage === "proxy" && event.event === "step") failpoint("training");
+          if (spec.stage === "proxy" && event.event === "step") void failpoint("training");
           emit({ type: "progress", id, event });
         },
         onJob: (job) => recordJob(archive, id, job),

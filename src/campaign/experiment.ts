@@ -93,7 +93,7 @@ export async function recordProposal(archive: Archive, campaignId: string, propo
     await archive.writeText(id, "analysis", analysis);
     await archive.writeText(id, "experience", experience);
   }
-  failpoint("proposed");
+  await failpoint("proposed");
   return exp;
 }
 
@@ -102,6 +102,7 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
   const { archive } = ctx;
   let exp = start;
   if (TERMINAL_STATUSES.includes(exp.status)) return exp; // rejected at the gate when it was proposed
+  if (ctx.signal.aborted) throw new Interrupted(); // stopping: nothing new starts, not even the implementation
   if (!exp.codeHash || !exp.commit) {
     exp = await implement(ctx, exp);
     if (TERMINAL_STATUSES.includes(exp.status)) return exp;
@@ -172,7 +173,7 @@ async function implement(ctx: ExperimentContext, exp: Experiment): Promise<Exper
   // commitCandidate stores the code and records its hash and commit on the experiment.
   await archive.commitCandidate(exp.id, code, `${exp.name} (${exp.id})\n\n${motivation}`, parent?.commit ?? null);
   const next = await archive.updateExperiment(exp.id, { status: "implemented" });
-  failpoint("implemented");
+  await failpoint("implemented");
   return next;
 }
 
@@ -254,7 +255,7 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
       memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
       device: ctx.device,
     });
-    if (stage === "probe") failpoint("probing");
+    if (stage === "probe") await failpoint("probing");
     const { result, processS: seconds } = await ctx.evaluate(spec, runDir);
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();
@@ -356,6 +357,6 @@ async function finish(ctx: ExperimentContext, exp: Experiment, status: "done" | 
   }
   await archive.writeText(exp.id, "analysis", analysis);
   await archive.writeText(exp.id, "experience", experience);
-  failpoint("recording");
+  await failpoint("recording");
   return archive.updateExperiment(exp.id, { status, reason, ...(flagged !== undefined && { flaggedCitations: flagged }) });
 }

@@ -7,11 +7,20 @@
  */
 const fired = new Set<string>();
 
-export function failpoint(name: string): void {
+/** Resolves once the signal has been handled (SIGINT/SIGTERM), so the step after it sees the campaign stopping. */
+export function failpoint(name: string): Promise<void> {
   const spec = process.env.ARCHLAB_FAILPOINT;
-  if (!spec) return;
-  const [point, signal = "SIGKILL"] = spec.split(":");
-  if (point !== name || fired.has(name)) return;
+  if (!spec) return Promise.resolve();
+  const [point, signal = "SIGKILL"] = spec.split(":") as [string, NodeJS.Signals?];
+  if (point !== name || fired.has(name)) return Promise.resolve();
   fired.add(name);
-  process.kill(process.pid, signal as NodeJS.Signals);
+  if (signal === "SIGKILL") process.kill(process.pid, signal);
+  return new Promise((resolve) => {
+    const alive = setTimeout(() => {}, 60_000); // signal handles do not keep the event loop running
+    process.once(signal, () => {
+      clearTimeout(alive);
+      resolve();
+    });
+    process.kill(process.pid, signal);
+  });
 }
