@@ -32,5 +32,6 @@ const SYSTEM_ERRORS: Record<string, string> = {
 export function fileUserError(err: unknown, doing: string): UserError | null {
   const e = err as NodeJS.ErrnoException;
   if (!(e instanceof Error) || !e.code || !(e.code in SYSTEM_ERRORS)) return null;
-  return new UserError(`${doing}: ${e.path ? `${e.path}: ` : ""}${SYSTEM_ERRORS[e.code]} (${e.code})`);
+  const where = e.path && !doing.includes(e.path) ? `${e.path}: ` : "";
+  return new UserError(`${doing}: ${where}${SYSTEM_ERRORS[e.code]} (${e.code})`);
 }

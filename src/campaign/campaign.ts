@@ -18,6 +18,7 @@ import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
+import { findPython } from "../runner/python.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { baselineRuns, combineSeeds } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
@@ -72,6 +73,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   const slots = slotsOf(config);
   // Checked before the archive is touched: a missing corpus or baseline, a device that is not there.
   baselineSpecs(path.resolve(config.archive), config, slots[0]);
+  findPython();
   await checkDevices(slots, opts.cudaDevices);
   const archive = await Archive.open(config.archive, { mode: "write" });
   try {

@@ -2,6 +2,7 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
+import fs from "node:fs";
 import { writeFileAtomicSync } from "../atomic.ts";
 import { csv, writeOut } from "./present.ts";
 import { UserError } from "../errors.ts";

@@ -16,7 +16,7 @@ import { registerReport } from "./report.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
-  .showHelpAfterError()
+  // One line per mistake (commander's own "error: ..."), not the whole help after it; --help shows usage.
   .exitOverride();
 
 registerEvaluate(program);
