@@ -111,7 +111,7 @@ describe("archlab run", () => {
     for (let i = 0; i < 600 && !/training/.test(text); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill("SIGTERM");
     const stopped = await child;
-    expect(stopped.exitCode).toBe(0);
+    expect(stopped.exitCode).toBe(143); // 128 + SIGTERM: scripts tell a stopped run from a finished one
     expect(stopped.stderr).toMatch(/will resume on the next run/);
     const resumed = await run(["--budget", "2"]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);

@@ -59,6 +59,9 @@ def load_layer_class(path: str, class_name: str) -> type:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
+    except MemoryError as exc:  # the run's memory cap, hit before the candidate did anything of its own
+        raise CandidateError("oom", "out of memory while importing the layer: the run's memory limit (memory_mb) "
+                             "leaves too little for the imports", tail=traceback_tail(exc))
     except Exception as exc:  # any failure at import time is the candidate's
         raise CandidateError("import", f"{type(exc).__name__}: {exc}", tail=traceback_tail(exc))
     cls = getattr(module, class_name, None)

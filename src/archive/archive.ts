@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { Campaign, Experiment, LedgerEntry, Note } from "../contracts/experiment.ts";
-import { LockedError } from "../errors.ts";
+import { fileUserError, LockedError } from "../errors.ts";
 import { ArchiveCorruptError, NoArchiveError } from "./errors.ts";
 import { ContentFiles } from "./files.ts";
 import { ArchiveGit } from "./git.ts";
@@ -68,7 +68,10 @@ export class Archive extends ArchiveContent {
    * Opens the archive at `dir`. "write" creates it when missing and takes the writer lock (LockedError, exit 3,
    * when another live process holds it); "read" never locks or waits and fails with NoArchiveError when absent.
    */
-  static async open(dir: string, opts: ArchiveOpenOptions): Promise<Archive> {
+  static async open(dirArg: string, opts: ArchiveOpenOptions): Promise<Archive> {
+    // Resolved once, here: every path derived from it (git's temp files, run dirs, code files) crosses into
+    // child processes (git, the harness, bwrap) that run in other working directories.
+    const dir = path.resolve(dirArg);
     const warn = opts.warn ?? ((message: string) => process.stderr.write(`archlab: warning: ${message}\n`));
     const now = opts.now ?? (() => new Date());
     const storeOptions = { label: dir, warn, compactMinBytes: opts.compactMinBytes, compactRatio: opts.compactRatio };
@@ -80,15 +83,20 @@ export class Archive extends ArchiveContent {
       if (!store) throw new NoArchiveError(`no archive at ${dir}`);
       return new Archive(dir, "read", store, await ArchiveGit.open(dir, false), null, now);
     }
-    fs.mkdirSync(dir, { recursive: true });
-    const lock = await WriterLock.acquire(dir, { warn, now });
+    let lock: WriterLock;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      lock = await WriterLock.acquire(dir, { warn, now });
+    } catch (err) {
+      throw fileUserError(err, `cannot write archive ${dir}`) ?? err;
+    }
     try {
       const store = (await JournalStore.open(dir, { ...storeOptions, writable: true }))!;
       const git = await ArchiveGit.open(dir, true);
       return new Archive(dir, "write", store, git, lock, now);
     } catch (err) {
       await lock.release();
-      throw err;
+      throw fileUserError(err, `cannot write archive ${dir}`) ?? err;
     }
   }
 

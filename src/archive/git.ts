@@ -24,13 +24,13 @@ export class ArchiveGit {
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(dir: string) {
-    this.dir = dir;
+    this.dir = path.resolve(dir); // git runs with this as its cwd: every path handed to it must be absolute
     this.#git = simpleGit({ baseDir: dir, config: IDENTITY });
   }
 
   /** Opens the archive's repository, creating it (and its root commit) for a writer. Null when absent. */
   static async open(archiveDir: string, create: boolean): Promise<ArchiveGit | null> {
-    const dir = path.join(archiveDir, GIT_DIR);
+    const dir = path.resolve(archiveDir, GIT_DIR);
     if (!fs.existsSync(path.join(dir, "HEAD"))) {
       if (!create) return null;
       fs.mkdirSync(dir, { recursive: true });

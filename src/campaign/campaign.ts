@@ -18,6 +18,7 @@ import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
+import { findPython } from "../runner/python.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { baselineRuns, combineSeeds } from "./baseline.ts";
@@ -26,8 +27,11 @@ import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./c
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
 import { failpoint } from "./failpoint.ts";
 import { recordJob, stageRunners, type StageRunners } from "./jobs.ts";
+import fs from "node:fs";
 import path from "node:path";
+import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
+import { checkDevices } from "../runner/devices.ts";
 
 export type CampaignEvent =
   | { type: "start"; campaign: Campaign; resumed: number }
@@ -44,6 +48,8 @@ export interface CampaignOptions {
   now?: () => Date;
   /** Where the LLM key (and OPENAI_BASE_URL) are read; process.env by default. */
   env?: Env;
+  /** How many CUDA devices there are (tests pass a fake count); asks torch by default. */
+  cudaDevices?: () => Promise<number>;
 }
 
 export interface CampaignOutcome {
@@ -51,7 +57,12 @@ export interface CampaignOutcome {
   finished: Experiment[];
   stopReason: string;
   interrupted: string[];
+  /** Nothing more could run for a reason the user must look at (a failed seed or baseline): the run exits 1. */
+  blocked: boolean;
 }
+
+/** The baseline's training failed (not stopped): no fitness can be computed, so the campaign stops. */
+class BaselineFailed extends Error {}
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcome> {
   const { config, signal } = opts;
@@ -60,6 +71,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   // LLM campaigns: a missing key or an unpriced model under a dollar budget is a one-line error before anything runs.
   let sink: ((usage: LlmUsage) => Promise<void>) | null = null;
   const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
+  const slots = slotsOf(config);
+  // Checked before the archive is touched: a missing corpus or baseline, a device that is not there.
+  baselineSpecs(path.resolve(config.archive), config, slots[0]);
+  findPython();
+  await checkDevices(slots, opts.cudaDevices);
   // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs
   resolveSandbox(config.sandbox, config.sandbox === "none" ? false : sandboxAvailable(), config.llm !== null);
   const archive = await Archive.open(config.archive, { mode: "write" });
@@ -69,6 +85,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     if (agents) sink = (usage) => agents.meter.record(usage);
     const gate = await Gate.open(archive, { text: agents !== null });
     let llmStop: string | null = null;
+    /** Why nothing more can run although the budget is not spent (the baseline failed, a seed failed twice). */
+    let blocked: string | null = null;
     const mine = () => archive.experiments({ campaign: campaign.id });
     const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status));
     emit({ type: "start", campaign, resumed: unfinished.length });
@@ -78,6 +96,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const hoursEnd = config.budget.hours ? started + config.budget.hours * 3_600_000 : Infinity;
     const budgetStop = (): string | null => {
       if (signal.aborted) return "stopped by signal";
+      if (blocked) return blocked;
       if (llmStop) return llmStop;
       if (agents?.guard.exhausted()) return `LLM budget reached: $${agents.guard.spentDollars.toFixed(4)} of $${config.budget.llm_dollars} spent`;
       if (config.budget.experiments !== null && archive.summaries().filter((e) => e.campaign === campaign.id).length >= config.budget.experiments) {
@@ -90,18 +109,19 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     };
 
     const rng = seededRng(config.seed + archive.experiments().length);
-    const slots = slotsOf(config);
     const free = slots.map((_, i) => i);
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
     const runners = stageRunners(config);
     const baseline = memo(() => baselineMetrics(archive, config, runners, slots[0], signal, emit));
+    /** Seeds proposed in this run: a seed that did not finish with a fitness is retried once per run. */
+    const seedsTried = new Set<string>();
 
     const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
       runners(spec.stage).run(spec, {
         runDir, signal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
-          if (spec.stage === "proxy" && event.event === "step") failpoint("training");
+          if (spec.stage === "proxy" && event.event === "step") void failpoint("training");
           emit({ type: "progress", id, event });
         },
         onJob: (job) => recordJob(archive, id, job),
@@ -112,21 +132,23 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       try {
         const done = await runExperiment({
           archive, gate, config, campaignId: campaign.id, signal,
-          evaluate: evaluateIn(slot, exp.id),
+          evaluate: evaluateIn(slot, exp.id), device: deviceOf(slots[slot]),
           baselineMetrics: baseline, agents,
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
         }, exp);
         finished.push(done);
         emit({ type: "finished", experiment: done });
       } catch (err) {
-        if (err instanceof Interrupted || err instanceof BudgetExceeded || signal.aborted) {
-          // Stopping (a signal, or the LLM budget spent mid-experiment): it stays unfinished and resumes next run.
+        if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || signal.aborted) {
+          // Stopping (a signal, the LLM budget spent mid-experiment, the baseline failed): it stays unfinished
+          // and resumes next run.
           if (err instanceof BudgetExceeded) llmStop ??= err.message;
+          if (err instanceof BaselineFailed) blocked ??= err.message;
           interrupted.push(exp.id);
         } else {
           // A bug in one experiment must not wedge the loop: record it as failed, with the stack in the log.
           process.stderr.write(`archlab: internal error in ${exp.id}: ${(err as Error).stack ?? String(err)}\n`);
-          const failed = await archive.updateExperiment(exp.id, { status: "failed", reason: `internal error: ${(err as Error).message}` });
+          const failed = await archive.updateExperiment(exp.id, { status: "failed", reason: `internal error: ${(err as Error).message.trim().split("\n")[0]}` });
           finished.push(failed);
           emit({ type: "finished", experiment: failed });
         }
@@ -137,13 +159,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     /** The next experiment to start: an unfinished one first (resume), else a new proposal, else null. */
     const next = async (): Promise<Experiment | null> => {
-      if (llmStop || agents?.guard.exhausted()) return null; // nothing more runs once the LLM budget is spent
+      if (llmStop || blocked || agents?.guard.exhausted()) return null; // nothing more runs once the LLM budget is spent
       const resume = unfinished.shift();
       if (resume) return resume;
       if (budgetStop()) return null;
       const all = archive.experiments();
       const effects = geneEffects(all);
       const taken = gate.takenKeys(); // from the summaries: no body read
+      for (const key of retryableSeeds(all, seedsTried)) taken.delete(key); // a dead seed is proposed again
       const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
         seeds: config.proposer.seeds, sampling: config.proposer.sampling,
@@ -151,7 +174,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       const seedsLeft = config.proposer.seeds.some((s) => !taken.has(genomeKey(SEED_GENOMES[s]!)));
       if (!agents || seedsLeft) {
         const proposal = offline();
-        return proposal ? recordProposal(archive, campaign.id, proposal) : null;
+        if (!proposal) {
+          blocked = nothingToBuildOn(all, queue.pending + queue.size > 0);
+          return null;
+        }
+        if (proposal.proposer === "seed") seedsTried.add(proposal.genomeKey);
+        return recordProposal(archive, campaign.id, proposal);
       }
       try {
         const record = await proposeWithLlm(agents, archive, gate, config, rng, taken, offline, signal);
@@ -188,11 +216,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     await queue.onIdle();
 
     const stopReason = budgetStop() ?? "design space around the archive exhausted";
+    const stuck = blocked !== null && !signal.aborted;
     // Left open (endedAt null) while any of its experiments is unfinished, so the next run resumes them.
     const open = signal.aborted || mine().some((e) => !TERMINAL_STATUSES.includes(e.status));
     await archive.updateCampaign(campaign.id, { endedAt: open ? null : now().toISOString(), stopReason });
     emit({ type: "stop", reason: stopReason, interrupted });
-    return { campaign, finished, stopReason, interrupted };
+    return { campaign, finished, stopReason, interrupted, blocked: stuck };
   } finally {
     await archive.close();
   }
@@ -259,17 +288,60 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (value ??= fn());
 }
 
+/** The baseline's run specs (one per proxy seed) in `archiveDir`; throws a UserError for a missing corpus. */
+function baselineSpecs(archiveDir: string, config: CampaignConfig, gpu: string | undefined): RunSpec[] {
+  const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
+  if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
+  return Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
+    stage: "proxy", layerPath, className: config.baseline.class_name,
+    runDir: path.join(archiveDir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
+    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
+    device: deviceOf(gpu),
+  }));
+}
+
+/** The torch device a slot's runs use: the child sees only the slot's GPU (CUDA_VISIBLE_DEVICES). */
+function deviceOf(gpu: string | undefined): string {
+  return gpu === undefined ? "cpu" : "cuda";
+}
+
+/**
+ * Seed genomes to propose again: every attempt at the seed ended without a fitness (failed, or done with no
+ * baseline to compare with) and it has not been tried in this run yet (so a seed that keeps failing stops the run).
+ */
+function retryableSeeds(all: readonly Experiment[], triedThisRun: ReadonlySet<string>): Set<string> {
+  const bySeed = new Map<string, Experiment[]>();
+  for (const e of all) if (e.proposer === "seed" && e.genomeKey) bySeed.set(e.genomeKey, [...(bySeed.get(e.genomeKey) ?? []), e]);
+  const out = new Set<string>();
+  for (const [key, tries] of bySeed) {
+    const dead = tries.every((e) => TERMINAL_STATUSES.includes(e.status) && !e.fitness);
+    if (dead && !triedThisRun.has(key)) out.add(key);
+  }
+  return out;
+}
+
+/** Why the proposer has nothing: null when the design space is really exhausted (or experiments are still running). */
+function nothingToBuildOn(all: readonly Experiment[], running: boolean): string | null {
+  if (running || all.some((e) => e.status === "done" && e.fitness)) return null;
+  const seed = all.filter((e) => e.proposer === "seed").at(-1);
+  if (!seed) return null;
+  return `no finished experiment with a fitness to build on: seed ${seed.id} (${seed.name}) ended ${seed.status}${seed.reason ? ` (${seed.reason})` : " without a fitness"}; see \`archlab show ${seed.id}\``;
+}
+
 /** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
 async function baselineMetrics(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
-  const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
-  const specs = Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
-    stage: "proxy", layerPath, className: config.baseline.class_name,
-    runDir: path.join(archive.dir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
-    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-  }));
+  const specs = baselineSpecs(archive.dir, config, gpu);
   const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
-    (spec) => runners("proxy").run(spec, { runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox }).then((run) => run.result));
-  if (!runs.ok) return null; // fitness then has no loss/benchmark terms; recorded per experiment
+    (spec) => runners("proxy").run(spec, {
+      runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox,
+      onProgress: (event) => { if (event.event === "step") void failpoint("baseline"); },
+    }).then((run) => run.result));
+  if (signal.aborted) throw new Interrupted();
+  if (!runs.ok) {
+    const err = runs.result.error;
+    const runDir = path.dirname(specs[runs.index]!.result_path);
+    throw new BaselineFailed(`the baseline ${config.baseline.path} failed to train (${err?.kind ?? runs.result.status}: ${err?.message || "no message"}); see ${runDir}`);
+  }
   const metrics = combineSeeds(runs.results);
   emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });
   return metrics;

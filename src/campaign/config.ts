@@ -7,12 +7,13 @@ import fs from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { FitnessConfig } from "../analyst/fitness.ts";
+import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { UserError } from "../errors.ts";
 import { AgentsConfig } from "../contracts/agents.ts";
+import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB } from "../contracts/runSpec.ts";
 import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../contracts/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
-import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { MAX_EXPONENT } from "../contracts/runSpec.ts";
 import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { RunnerConfig } from "../runner/runner.ts";
@@ -74,7 +75,7 @@ export const CampaignConfig = z.strictObject({
   agents: AgentsConfig.prefault({}),
   /** Tell a command and/or a webhook when the campaign ends, stops on a budget, fails a lot, or a run times out. */
   notify: NotifyConfig.nullable().default(null),
-  memory_mb: z.number().int().positive().default(DEFAULT_MEMORY_MB),
+  memory_mb: z.number().int().min(MIN_MEMORY_MB, MEMORY_FLOOR_REASON).default(DEFAULT_MEMORY_MB),
   /** auto: bubblewrap when it works, and LLM-written code never without it; bwrap: required; none: opt out.
    * (true/false from older files mean auto/none.) */
   sandbox: z.union([z.enum(SANDBOX_MODES), z.boolean().transform((b): SandboxMode => (b ? "auto" : "none"))]).default("auto"),

@@ -33,6 +33,8 @@ export interface ExperimentContext {
   evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>;
   baselineMetrics: () => Promise<Record<string, number> | null>;
   signal: AbortSignal;
+  /** The slot's torch device for the run specs: "cpu", or "cuda" (the slot's GPU, the only one the child sees). */
+  device: string;
   onStage: (id: string, stage: string) => void;
   /** The LLM agents (engineer for code-mode plans, debugger, analyst, summariser, judge); null offline. */
   agents: Agents | null;
@@ -91,7 +93,7 @@ export async function recordProposal(archive: Archive, campaignId: string, propo
     await archive.writeText(id, "analysis", analysis);
     await archive.writeText(id, "experience", experience);
   }
-  failpoint("proposed");
+  await failpoint("proposed");
   return exp;
 }
 
@@ -100,13 +102,16 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
   const { archive } = ctx;
   let exp = start;
   if (TERMINAL_STATUSES.includes(exp.status)) return exp; // rejected at the gate when it was proposed
+  if (ctx.signal.aborted) throw new Interrupted(); // stopping: nothing new starts, not even the implementation
   if (!exp.codeHash || !exp.commit) {
     exp = await implement(ctx, exp);
     if (TERMINAL_STATUSES.includes(exp.status)) return exp;
   }
 
   // Probe, then train; a failure goes to the debugger (code-mode LLM candidates), whose fix starts over here.
-  for (;;) {
+  // Stopped while analysing (the baseline training, an LLM call): its stages are recorded, so it resumes there.
+  const trained = exp.status === "analysing" && exp.stages.proxy?.status === "ok";
+  while (!trained) {
     exp = await transition(ctx, exp, "probing");
     const probe = await runStage(ctx, exp, "probe");
     exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, probe: probe.summary }, fingerprint: probe.summary.fingerprint, costs: addCompute(archive, exp, probe.results) });
@@ -129,8 +134,10 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
     break;
   }
 
-  exp = await transition(ctx, exp, "analysing");
+  if (trained) ctx.onStage(exp.id, "analysing");
+  else exp = await transition(ctx, exp, "analysing");
   const baseline = await ctx.baselineMetrics();
+  if (ctx.signal.aborted) throw new Interrupted();
   const metrics = finalMetrics(exp);
   const judge = ctx.agents ? await judgeExperiment(ctx, ctx.agents, exp, baseline) : null;
   const fitness = computeFitness({
@@ -166,7 +173,7 @@ async function implement(ctx: ExperimentContext, exp: Experiment): Promise<Exper
   // commitCandidate stores the code and records its hash and commit on the experiment.
   await archive.commitCandidate(exp.id, code, `${exp.name} (${exp.id})\n\n${motivation}`, parent?.commit ?? null);
   const next = await archive.updateExperiment(exp.id, { status: "implemented" });
-  failpoint("implemented");
+  await failpoint("implemented");
   return next;
 }
 
@@ -246,7 +253,9 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
     const spec = stageSpec({
       stage, layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed,
       memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
+      device: ctx.device,
     });
+    if (stage === "probe") await failpoint("probing");
     const { result, processS: seconds } = await ctx.evaluate(spec, runDir);
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();
@@ -349,6 +358,6 @@ async function finish(ctx: ExperimentContext, exp: Experiment, status: "done" | 
   }
   await archive.writeText(exp.id, "analysis", analysis);
   await archive.writeText(exp.id, "experience", experience);
-  failpoint("recording");
+  await failpoint("recording");
   return archive.updateExperiment(exp.id, { status, reason, ...(flagged !== undefined && { flaggedCitations: flagged }) });
 }

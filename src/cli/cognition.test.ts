@@ -6,9 +6,10 @@ import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../paths.ts";
 import { startOpenAIServer, type OpenAIServer } from "../../test/support/openaiServer.ts";
+import { sharedData } from "../../test/support/shared.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
-const ASI_ARCH_COGNITION = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch", "cognition");
+const { dir: ASI_ARCH_COGNITION, have: haveCognition } = sharedData("asi-arch/cognition", [""], "ASI-Arch's cognition files");
 
 let tmp: string;
 beforeEach(() => {
@@ -19,7 +20,7 @@ function archlab(args: string[], env: Record<string, string> = {}) {
   return execa("node", [CLI, ...args], { reject: false, cwd: tmp, env: { OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env } });
 }
 
-describe.skipIf(!fs.existsSync(ASI_ARCH_COGNITION))("archlab cognition on ASI-Arch's files", () => {
+describe.skipIf(!haveCognition)("archlab cognition on ASI-Arch's files", () => {
   it("imports the 98 files, then finds Mamba for a selective state-space scan", async () => {
     const archive = path.join(tmp, "archive");
     const imported = await archlab(["cognition", "import", ASI_ARCH_COGNITION, "--archive", archive]);

@@ -5,10 +5,11 @@ import { Command, Option } from "commander";
 import { compareToBaseline, type MetricComparison } from "../analyst/seeds.ts";
 import { baselineRuns } from "../campaign/baseline.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
-import type { RunSpec } from "../contracts/runSpec.ts";
+import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB, type RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { runHarness } from "../runner/harness.ts";
+import { checkDevices } from "../runner/devices.ts";
 import type { SandboxMode } from "../runner/sandbox.ts";
 import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS, PROXY_PRESETS, STAGES, stageSpec, tokenManifestOf,
 } from "../runner/stages.ts";
@@ -71,15 +72,17 @@ export function registerEvaluate(program: Command): void {
 async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   checkLayerFile(file);
   const gpu = parseDevice(opts.device);
+  await checkDevices([gpu]);
   const firstSeed = nonNegativeInt(opts.seed, "--seed");
   const seeds = Array.from({ length: positiveInt(opts.seeds, "--seeds") }, (_, i) => firstSeed + i);
   const runDir = path.resolve(opts.out ?? defaultRunDir(file));
+  if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UserError(`--out ${opts.out} is a file; it names the run's folder`);
   const layerKwargs = parseKwargs(opts.kwargs);
   const request = {
     stage: opts.stage,
     device: gpu === undefined ? "cpu" : "cuda",
     timeoutS: opts.timeout === undefined ? undefined : positiveNumber(opts.timeout, "--timeout"),
-    memoryMb: opts.memoryMb === undefined ? undefined : positiveInt(opts.memoryMb, "--memory-mb"),
+    memoryMb: opts.memoryMb === undefined ? undefined : memoryLimit(opts.memoryMb),
     opsBackend: opts.opsBackend,
     proxy: { preset: presetFor(opts.stage === "proxy" ? opts.preset : undefined, PROXY_PRESETS, DEFAULT_PROXY_PRESET), corpus: opts.corpus ?? null },
     lm: { preset: presetFor(opts.stage === "lm" ? opts.preset : undefined, LM_PRESETS, DEFAULT_LM_PRESET), data: opts.data ?? null, dataCache: opts.dataCache },
@@ -189,6 +192,12 @@ function parseKwargs(text: string | undefined): Record<string, unknown> | undefi
     throw new UserError("--kwargs must be a JSON object");
   }
   return value as Record<string, unknown>;
+}
+
+function memoryLimit(text: string): number {
+  const value = positiveInt(text, "--memory-mb");
+  if (value < MIN_MEMORY_MB) throw new UserError(`--memory-mb must be ${MEMORY_FLOOR_REASON}, not ${value}`);
+  return value;
 }
 
 function defaultRunDir(file: string): string {

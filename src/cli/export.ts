@@ -2,8 +2,10 @@
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_ARCHIVE_DIR, withArchive } from "../archive/archive.ts";
+import fs from "node:fs";
 import { writeFileAtomicSync } from "../atomic.ts";
 import { csv, writeOut } from "./present.ts";
+import { UserError } from "../errors.ts";
 
 export const EXPORT_SCHEMA = "archlab.export/1";
 
@@ -34,6 +36,9 @@ export function registerExport(program: Command): void {
         }, null, 2) + "\n";
       });
       if (opts.out) {
+        const folder = path.dirname(path.resolve(opts.out));
+        if (!fs.existsSync(folder)) throw new UserError(`--out ${opts.out}: no such folder ${folder}`);
+        if (fs.existsSync(opts.out) && fs.statSync(opts.out).isDirectory()) throw new UserError(`--out ${opts.out} is a folder; give a file name`);
         writeFileAtomicSync(opts.out, text, { mkdir: false });
         process.stderr.write(`archlab: wrote ${opts.out}\n`);
       } else {

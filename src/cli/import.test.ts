@@ -4,9 +4,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Archive } from "../archive/archive.ts";
 import { archlab } from "../archive/testing/sampleArchive.ts";
+import { sharedData } from "../../test/support/shared.ts";
 
-const SHARED = "/work/shared/asi-arch";
-const haveAsiArch = fs.existsSync(path.join(SHARED, "tree.json")) && fs.existsSync(path.join(SHARED, "programs.json"));
+const { dir: SHARED, have: haveAsiArch } = sharedData("asi-arch", ["tree.json", "programs.json"], "ASI-Arch's tree");
 
 let dir: string;
 beforeAll(() => {

@@ -23,6 +23,20 @@ describe("archlab ls", () => {
     expect(run.stdout).toMatch(/e000002\s+delta-x2\s+e000001\s+done\s+[\d.]+\s+[\d.]+\s+0\.4\s+6\/6/);
   });
 
+  it("is the leaderboard by default: best fitness first, unscored experiments after", async () => {
+    const run = await archlab(["ls", "--archive", path.join(dir, "a"), "--json"]);
+    expect(run.exitCode).toBe(0);
+    const rows = Experiment.array().parse(JSON.parse(run.stdout));
+    const scores = rows.map((e) => e.fitness?.value ?? null);
+    const scored = scores.filter((f): f is number => f !== null);
+    expect(scored.length).toBeGreaterThan(1);
+    expect(scored).toEqual([...scored].sort((a, b) => b - a));
+    expect(scores.slice(scored.length).every((f) => f === null)).toBe(true);
+    expect(rows.map((e) => e.id)).not.toEqual([...rows.map((e) => e.id)].sort()); // not merely id order
+    const table = await archlab(["ls", "--archive", path.join(dir, "a")]);
+    expect(table.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(rows.map((e) => e.id));
+  });
+
   it("prints validated records with --json, filtered and limited", async () => {
     const run = await archlab(["ls", "--archive", path.join(dir, "a"), "--json", "--status", "done", "--sort", "id", "--limit", "2"]);
     expect(run.exitCode).toBe(0);

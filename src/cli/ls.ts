@@ -19,7 +19,7 @@ export function registerLs(program: Command): void {
     .command("ls")
     .description("list the archive's experiments: fitness, parent, probe/proxy numbers, why rejected or failed")
     .option("--archive <dir>", "archive directory", DEFAULT_ARCHIVE_DIR)
-    .addOption(new Option("--sort <key>", "fitness (best first), created (newest first), name, id").choices(SORT_KEYS).default("created"))
+    .addOption(new Option("--sort <key>", "fitness (best first; unscored after, newest first), created (newest first), name, id").choices(SORT_KEYS).default("fitness"))
     .option("--limit <n>", "show at most n experiments")
     .addOption(new Option("--status <status>", "only experiments with this status").choices(ExperimentStatus.options))
     .option("--campaign <id>", "only this campaign's experiments")

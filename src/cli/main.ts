@@ -1,6 +1,6 @@
 /** archlab's command line: one file per command; this file wires them and maps errors to exit codes. */
 import { Command, CommanderError } from "commander";
-import { UserError } from "../errors.ts";
+import { fileUserError, UserError } from "../errors.ts";
 import { registerCognition } from "./cognition.ts";
 import { registerData } from "./data.ts";
 import { registerDiff } from "./diff.ts";
@@ -16,7 +16,7 @@ import { registerReport } from "./report.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
-  .showHelpAfterError()
+  // One line per mistake (commander's own "error: ..."), not the whole help after it; --help shows usage.
   .exitOverride();
 
 registerEvaluate(program);
@@ -37,9 +37,10 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UserError) {
-    process.stderr.write(`archlab: ${err.message}\n`);
-    process.exitCode = err.exitCode;
+  } else if (err instanceof UserError || fileUserError(err, "cannot proceed")) {
+    const user = err instanceof UserError ? err : fileUserError(err, "cannot proceed")!;
+    process.stderr.write(`archlab: ${user.message}\n`);
+    process.exitCode = user.exitCode;
   } else {
     throw err;
   }

@@ -20,6 +20,7 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
   let done = 0;
   let drawn = 0;
   let lastDraw = 0;
+  let endpointDown = false;
 
   const line = (text: string) => {
     if (tty) clear();
@@ -71,6 +72,12 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
         if (slot !== undefined) slots.delete(slot);
         if (x.fitness && (!best || x.fitness.value > best.fitness!.value)) best = x;
         line(`${x.id} ${x.name}: ${x.status}${x.fitness ? ` fitness ${x.fitness.value.toFixed(3)}` : ""}${x.reason ? ` (${x.reason})` : ""}`);
+        // A dead endpoint is said once on the output, not only recorded on every experiment it touched.
+        const down = x.agentFailures?.find((f) => f.kind === "unavailable");
+        if (down && !endpointDown) {
+          endpointDown = true;
+          line(`warning: the LLM endpoint is unavailable (${down.role}: ${down.message}); offline agents stand in, each failure is recorded on its experiment (agentFailures)`);
+        }
         break;
       }
       case "stop":

@@ -1,4 +1,5 @@
 /** `archlab run [campaign.yaml]`: a discovery campaign on the archive, resumable, locked and budgeted. */
+import os from "node:os";
 import { Command, Option } from "commander";
 import { loadCampaign, type RunFlags } from "../campaign/config.ts";
 import { runCampaign } from "../campaign/campaign.ts";
@@ -58,7 +59,9 @@ export function registerRun(program: Command): void {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
       }
       const controller = new AbortController();
+      let stoppedBy: NodeJS.Signals | null = null;
       const stop = (signal: NodeJS.Signals) => {
+        stoppedBy = signal;
         process.stderr.write(`\narchlab: ${signal}: stopping; unfinished experiments resume on the next run\n`);
         controller.abort();
       };
@@ -76,7 +79,13 @@ export function registerRun(program: Command): void {
         });
         await notifier?.settle();
         if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
-        else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls --archive ${config.archive}\`.\n`);
+        else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
+        // Scripts and cron tell a stopped or stuck run from a finished one: 128 + signal number, or 1.
+        if (stoppedBy) process.exitCode = 128 + os.constants.signals[stoppedBy as NodeJS.Signals];
+        else if (outcome.blocked) {
+          process.stderr.write(`archlab: ${outcome.stopReason}\n`);
+          process.exitCode = 1;
+        }
       } finally {
         view.close();
         process.off("SIGINT", stop);

@@ -11,6 +11,13 @@ export const RUN_SPEC_SCHEMA = "archlab.runspec/1";
 /** Probe-stage complexity limit: reject a layer whose cost grows faster than L^this (harness/probes/complexity.py). */
 export const MAX_EXPONENT = 1.3;
 
+/**
+ * The smallest memory limit a run may be given (MB above the harness's own size at start): measured, the harness
+ * imports a layer at 256 and fails at 64 (MemoryError in the imports, before any candidate code runs).
+ */
+export const MIN_MEMORY_MB = 256;
+export const MEMORY_FLOOR_REASON = `at least ${MIN_MEMORY_MB} MB (the harness needs that much to import a layer)`;
+
 export const ModelSpec = z.strictObject({
   num_layers: z.number().int().positive().default(2),
   hidden_size: z.number().int().positive().default(64),

@@ -1,9 +1,14 @@
 /**
  * `--devices auto` (DESIGN §8, the local GPU pool): the GPUs nvidia-smi lists, one slot per GPU
  * (`cuda:0,cuda:1,...`; each child sees only its own through CUDA_VISIBLE_DEVICES). No nvidia-smi, or no GPU
- * listed: CPU, said in one line.
+ * listed: CPU, said in one line. A device asked for by name (`cuda:N`) is checked against the harness's own torch
+ * (the interpreter that will train) before a campaign or an evaluation starts: one line (exit 2) when it is not
+ * there, never a candidate's crash.
  */
 import { execa } from "execa";
+import { UserError } from "../errors.ts";
+import { EXPERIMENTS_DIR } from "../paths.ts";
+import { findPython } from "./python.ts";
 
 export interface Gpu {
   index: number;
@@ -39,4 +44,30 @@ export async function resolveDevices(devices: string, say: (line: string) => voi
   }
   say(`archlab: --devices auto: ${gpus.map((g) => `cuda:${g.index} (${g.name}, ${Math.round(g.memoryMb / 1024)} GiB)`).join(", ")}`);
   return gpus.map((g) => `cuda:${g.index}`).join(",");
+}
+
+/** How many CUDA devices the harness's torch sees, and why none when it sees none. */
+export async function torchCudaDevices(): Promise<{ count: number; why: string }> {
+  const python = findPython();
+  const probe = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0, torch.version.cuda or 'none')";
+  const run = await execa(python, ["-c", probe], { cwd: EXPERIMENTS_DIR, reject: false, timeout: 120_000 });
+  if (run.exitCode !== 0) return { count: 0, why: `torch could not be imported: ${String(run.stderr).trim().split("\n").at(-1)}` };
+  const [count, cuda] = String(run.stdout).trim().split(/\s+/);
+  const n = Number(count);
+  if (n > 0) return { count: n, why: "" };
+  return { count: 0, why: cuda === "none" ? "this torch is a CPU-only build" : "torch finds no CUDA device (driver or CUDA_VISIBLE_DEVICES)" };
+}
+
+/**
+ * Throws a UserError unless every GPU index in `gpus` exists. `gpus` holds indices ("0", "1"); undefined
+ * entries are CPU slots and need nothing. `count` overrides the detection (tests pass a fake device list).
+ */
+export async function checkDevices(gpus: readonly (string | undefined)[], count?: () => Promise<number>): Promise<void> {
+  const wanted = gpus.filter((g): g is string => g !== undefined);
+  if (wanted.length === 0) return;
+  const found = count ? { count: await count(), why: "no CUDA device" } : await torchCudaDevices();
+  const missing = wanted.filter((g) => Number(g) >= found.count);
+  if (missing.length === 0) return;
+  const have = found.count === 0 ? `no CUDA device here (${found.why})` : `only ${found.count} CUDA device${found.count === 1 ? "" : "s"} here (cuda:0${found.count > 1 ? `..cuda:${found.count - 1}` : ""})`;
+  throw new UserError(`cuda:${missing[0]} requested, but ${have}`);
 }
