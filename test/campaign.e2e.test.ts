@@ -103,6 +103,7 @@ describe("archlab run", () => {
       expect(new Set(after.map((e) => e.genomeKey)).size).toBe(2);
       expect(after.find((e) => e.id === victim!.id)?.status).toMatch(/done|rejected|failed/);
     },
+    300_000, // two campaigns, each training the 3-seed baseline noise floor (cached after the first) and re-runs of ties
   );
 
   it("stops cleanly on SIGTERM and picks the experiment up again on the next run", async () => {
@@ -118,7 +119,7 @@ describe("archlab run", () => {
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming 1 unfinished/);
     expect((await experiments()).every((e) => TERMINAL_STATUSES.includes(e.status))).toBe(true);
-  });
+  }, 300_000);
 
   it("explains a bad campaign file in one line", async () => {
     const file = path.join(tmp, "c.yaml");
