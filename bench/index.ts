@@ -1,6 +1,6 @@
-// `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2]`: every number printed here is measured in this one run on this machine,
+// `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2] [--yield-preset P --yield-budget N --yield-seeds N]`: every number printed here is measured in this one run on this machine,
 // and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, asi-arch,
-// archive, campaign. Nothing here is a pass/fail test; targets are printed next to the measurements.
+// archive, campaign, yield. Nothing here is a pass/fail test; targets are printed next to the measurements.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import { EXPERIMENTS_DIR, PROJECT_ROOT } from "../src/paths.ts";
 import { findPython } from "../src/runner/python.ts";
 import { benchSmoke } from "./smoke.ts";
 import { benchCampaign, CAMPAIGN_BENCH_DEFAULTS } from "./campaign.ts";
+import { benchYield, YIELD_BENCH_DEFAULTS } from "./yield.ts";
 
 const ASI_ARCH_PROGRAMS = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch", "programs.json");
 
@@ -26,6 +27,11 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     preset: flag("--campaign-preset") ?? CAMPAIGN_BENCH_DEFAULTS.preset,
     budget: Number(flag("--campaign-budget") ?? CAMPAIGN_BENCH_DEFAULTS.budget),
     seeds: flag("--campaign-seeds")?.split(",").map(Number) ?? CAMPAIGN_BENCH_DEFAULTS.seeds,
+  }),
+  yield: () => benchYield({
+    preset: flag("--yield-preset") ?? YIELD_BENCH_DEFAULTS.preset,
+    budget: Number(flag("--yield-budget") ?? YIELD_BENCH_DEFAULTS.budget),
+    seeds: Number(flag("--yield-seeds") ?? YIELD_BENCH_DEFAULTS.seeds),
   }),
 };
 

@@ -4,6 +4,7 @@
  * larger than the spread of the per-seed differences. Pure: results in, comparison rows out.
  */
 import type { RunResult } from "../contracts/result.ts";
+import { higherIsBetter } from "./verdicts.ts";
 
 export interface Spread {
   mean: number;
@@ -24,10 +25,7 @@ export interface MetricComparison {
   verdict: Verdict;
 }
 
-/** Losses, bits per byte and perplexities go down; accuracies and scores go up. */
-export function higherIsBetter(metric: string): boolean {
-  return !/(^|\/)(eval_loss|loss|bpb|ppl)$/.test(metric);
-}
+export { higherIsBetter } from "./verdicts.ts";
 
 export function spread(values: readonly number[]): Spread {
   const n = values.length;

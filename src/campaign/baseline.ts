@@ -7,13 +7,43 @@ import fs from "node:fs";
 import path from "node:path";
 import { spread } from "../analyst/seeds.ts";
 import { writeFileAtomicSync } from "../atomic.ts";
+import { noiseFloorOf, type NoiseFloor } from "../analyst/verdicts.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
+import { PROJECT_ROOT } from "../paths.ts";
+import { stageSpec } from "../runner/stages.ts";
+import { threadsPerSlot, type CampaignConfig } from "./config.ts";
 
 export interface BaselineEntry {
   key: string;
   layer: string;
   results: RunResult[];
+}
+
+/** Where an archive keeps its baselines. */
+export const baselineDir = (archiveDir: string) => path.join(archiveDir, "baselines");
+
+/**
+ * The baseline's proxy runs for a campaign config: seeds seed .. seed + baseline_seeds - 1 (at least as many
+ * as the candidates train on), trained once and cached; their spread is the stage's noise floor.
+ */
+export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds: readonly number[] = noiseFloorSeeds(config)): RunSpec[] {
+  const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
+  return seeds.map((seed) => stageSpec({
+    stage: "proxy", layerPath, className: config.baseline.class_name,
+    runDir: path.join(baselineDir(archiveDir), "runs", `seed${seed}`), seed,
+    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
+  }));
+}
+
+export function noiseFloorSeeds(config: CampaignConfig): number[] {
+  const n = Math.max(config.stages.proxy.baseline_seeds, config.stages.proxy.seeds);
+  return Array.from({ length: n }, (_, i) => config.seed + i);
+}
+
+/** The seeds a candidate of this config trained on (the ones that selected it). */
+export function selectionSeeds(config: CampaignConfig): number[] {
+  return Array.from({ length: config.stages.proxy.seeds }, (_, i) => config.seed + i);
 }
 
 /** Same spec (minus where files go) and same layer source -> same key. */
@@ -37,6 +67,21 @@ export function cachedBaseline(cacheDir: string, key: string): BaselineEntry | n
 
 export function storeBaseline(cacheDir: string, entry: BaselineEntry): void {
   writeFileAtomicSync(path.join(cacheDir, `${entry.key}.json`), JSON.stringify(entry, null, 1));
+}
+
+/**
+ * The stage's noise floor (each metric's std over the baseline's seeds), stored beside the per-seed entries as
+ * `noise-<key>.json`, `key` the baselineKey of all the noise floor's specs.
+ */
+export function storeNoiseFloor(cacheDir: string, key: string, results: readonly RunResult[]): NoiseFloor {
+  const noise = noiseFloorOf(results.map((r) => ({ seed: r.env.seed, metrics: r.metrics })));
+  writeFileAtomicSync(path.join(cacheDir, `noise-${key}.json`), JSON.stringify(noise, null, 1));
+  return noise;
+}
+
+export function cachedNoiseFloor(cacheDir: string, key: string): NoiseFloor | null {
+  const file = path.join(cacheDir, `noise-${key}.json`);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as NoiseFloor) : null;
 }
 
 export type BaselineRuns =
@@ -70,7 +115,7 @@ export async function baselineRuns(
   return { ok: true, results, cached };
 }
 
-/** Mean of each metric over seeds, plus "<metric>:std" when there is more than one seed. */
+/** Mean of each metric over seeds, plus "<metric>:std" and "<metric>:n" when there is more than one seed. */
 export function combineSeeds(results: readonly RunResult[]): Record<string, number> {
   const values = new Map<string, number[]>();
   for (const r of results) {
@@ -80,7 +125,10 @@ export function combineSeeds(results: readonly RunResult[]): Record<string, numb
   for (const [k, vs] of values) {
     const { mean, std } = spread(vs);
     out[k] = mean;
-    if (std !== null) out[`${k}:std`] = std;
+    if (std !== null) {
+      out[`${k}:std`] = std;
+      out[`${k}:n`] = vs.length;
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * that wires every stage together.
  */
 import PQueue from "p-queue";
+import type { Confirmation } from "../contracts/confirmation.ts";
 import type { Campaign, Experiment } from "../contracts/experiment.ts";
 import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
 import type { ProgressEvent } from "../contracts/result.ts";
@@ -21,7 +22,7 @@ import { seededRng, type Rng } from "../researcher/rng.ts";
 import { findPython } from "../runner/python.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
 import { stageSpec } from "../runner/stages.ts";
-import { baselineRuns, combineSeeds } from "./baseline.ts";
+import { baselineKey, baselineRuns, combineSeeds, noiseFloorSeeds, storeNoiseFloor } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
 import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
@@ -32,6 +33,8 @@ import path from "node:path";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { checkDevices } from "../runner/devices.ts";
+import { confirmationPlan, confirmExperiment } from "./confirm.ts";
+import { rerunWhileTied, type RerunEvent } from "./rerun.ts";
 
 export type CampaignEvent =
   | { type: "start"; campaign: Campaign; resumed: number }
@@ -39,6 +42,10 @@ export type CampaignEvent =
   | { type: "progress"; id: string; event: ProgressEvent }
   | { type: "finished"; experiment: Experiment }
   | { type: "baseline"; cached: boolean; metrics: Record<string, number> }
+  | ({ type: "rerun" } & RerunEvent)
+  | { type: "confirming"; ids: string[]; seeds: number; runs: number; estimateS: number }
+  | { type: "confirmed"; id: string; confirmation: Confirmation }
+  | { type: "not confirming"; reason: string; ids: string[] }
   | { type: "stop"; reason: string; interrupted: string[] };
 
 export interface CampaignOptions {
@@ -59,6 +66,8 @@ export interface CampaignOutcome {
   interrupted: string[];
   /** Nothing more could run for a reason the user must look at (a failed seed or baseline): the run exits 1. */
   blocked: boolean;
+  /** The winners confirmed on fresh seeds at the end of this run, with their verdicts. */
+  confirmed: { id: string; verdict: Confirmation["verdict"] }[];
 }
 
 /** The baseline's training failed (not stopped): no fitness can be computed, so the campaign stops. */
@@ -136,8 +145,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
           baselineMetrics: baseline, agents,
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
         }, exp);
-        finished.push(done);
-        emit({ type: "finished", experiment: done });
+        const ranked = await rerunWhileTied(archive, config, done, await baseline(), evaluateIn(slot, exp.id),
+          (event) => emit({ type: "rerun", ...event }), () => !signal.aborted && now().getTime() < Math.min(deadline, hoursEnd));
+        finished.push(ranked);
+        emit({ type: "finished", experiment: ranked });
       } catch (err) {
         if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || signal.aborted) {
           // Stopping (a signal, the LLM budget spent mid-experiment, the baseline failed): it stays unfinished
@@ -217,11 +228,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     const stopReason = budgetStop() ?? "design space around the archive exhausted";
     const stuck = blocked !== null && !signal.aborted;
+    const confirmed = signal.aborted || stuck ? [] : await confirmWinners(archive, config, mine(), stopReason, signal, emit);
     // Left open (endedAt null) while any of its experiments is unfinished, so the next run resumes them.
     const open = signal.aborted || mine().some((e) => !TERMINAL_STATUSES.includes(e.status));
     await archive.updateCampaign(campaign.id, { endedAt: open ? null : now().toISOString(), stopReason });
     emit({ type: "stop", reason: stopReason, interrupted });
-    return { campaign, finished, stopReason, interrupted, blocked: stuck };
+    return { campaign, finished, stopReason, interrupted, blocked: stuck, confirmed };
   } finally {
     await archive.close();
   }
@@ -279,6 +291,30 @@ async function openCampaign(archive: Archive, config: CampaignConfig, at: Date):
   return campaign;
 }
 
+/**
+ * Before the campaign calls anything a discovery: its best `confirm.top` candidates that beat the baseline
+ * beyond their noise band are re-trained on fresh seeds against the baseline on the same seeds. The cost is
+ * announced first (runs x the mean proxy run time); a time budget (--until, hours) that stopped the campaign
+ * skips it, naming the `archlab confirm` command that would do it.
+ */
+async function confirmWinners(archive: Archive, config: CampaignConfig, experiments: readonly Experiment[], stopReason: string, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<CampaignOutcome["confirmed"]> {
+  const plan = confirmationPlan(archive, config, experiments);
+  const done: CampaignOutcome["confirmed"] = [];
+  if (plan.ids.length === 0) return done;
+  if (/^reached /.test(stopReason)) {
+    emit({ type: "not confirming", reason: `${stopReason}: run \`archlab confirm ${plan.ids.join(" ")} --archive ${config.archive}\``, ids: plan.ids });
+    return done;
+  }
+  emit({ type: "confirming", ids: plan.ids, seeds: config.confirm.seeds, runs: plan.runs, estimateS: plan.estimateS });
+  for (const id of plan.ids) {
+    if (signal.aborted) break;
+    const confirmation = await confirmExperiment(archive, id, { seeds: config.confirm.seeds, signal });
+    emit({ type: "confirmed", id, confirmation });
+    done.push({ id, verdict: confirmation.verdict });
+  }
+  return done;
+}
+
 function gpuHours(experiments: readonly Experiment[]): number {
   return experiments.reduce((s, e) => s + e.costs.gpuSeconds, 0) / 3600;
 }
@@ -288,13 +324,13 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (value ??= fn());
 }
 
-/** The baseline's run specs (one per proxy seed) in `archiveDir`; throws a UserError for a missing corpus. */
+/** The baseline's run specs (one per noise-floor seed, campaign/baseline.ts noiseFloorSeeds) in `archiveDir`; throws a UserError for a missing corpus. */
 function baselineSpecs(archiveDir: string, config: CampaignConfig, gpu: string | undefined): RunSpec[] {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
   if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
-  return Array.from({ length: config.stages.proxy.seeds }, (_, seed) => stageSpec({
+  return noiseFloorSeeds(config).map((seed) => stageSpec({
     stage: "proxy", layerPath, className: config.baseline.class_name,
-    runDir: path.join(archiveDir, "baselines", "runs", `seed${config.seed + seed}`), seed: config.seed + seed,
+    runDir: path.join(archiveDir, "baselines", "runs", `seed${seed}`), seed,
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
     device: deviceOf(gpu),
   }));
@@ -342,6 +378,7 @@ async function baselineMetrics(archive: Archive, config: CampaignConfig, runners
     const runDir = path.dirname(specs[runs.index]!.result_path);
     throw new BaselineFailed(`the baseline ${config.baseline.path} failed to train (${err?.kind ?? runs.result.status}: ${err?.message || "no message"}); see ${runDir}`);
   }
+  storeNoiseFloor(path.join(archive.dir, "baselines"), baselineKey(specs), runs.results);
   const metrics = combineSeeds(runs.results);
   emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });
   return metrics;

@@ -41,8 +41,8 @@ export const CampaignConfig = z.strictObject({
   proposer: z.strictObject({
     kind: z.enum(["mutation", "random"]).default("mutation"),
     crossover_rate: z.number().min(0).max(1).default(0.1),
-    /** How strongly measured gene effects steer mutations (lower = greedier). */
-    temperature: z.number().positive().default(0.05),
+    /** How strongly measured gene effects steer mutations, in fitness units (lower = greedier). */
+    temperature: z.number().positive().default(0.5),
     seeds: z.array(z.enum(seedNames)).min(1).default(["delta_net"]),
     sampling: SamplingConfig.prefault({}),
   }).prefault({}),
@@ -58,10 +58,20 @@ export const CampaignConfig = z.strictObject({
       /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
       preset: z.enum(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET),
       seeds: z.number().int().positive().default(1),
+      /** Seeds the baseline trains on once per stage config: their spread is the stage's noise floor. */
+      baseline_seeds: z.number().int().min(2).default(3),
       timeout_s: z.number().positive().nullable().default(null),
       corpus: z.string().nullable().default(null),
       runner: RunnerConfig.prefault({}),
     }).prefault({}),
+  }).prefault({}),
+  /**
+   * Before a campaign calls a candidate a discovery, its best `top` candidates that beat the baseline beyond
+   * the noise band are re-trained on `seeds` fresh seeds against the baseline on the same seeds (0: never).
+   */
+  confirm: z.strictObject({
+    top: z.number().int().nonnegative().default(3),
+    seeds: z.number().int().positive().default(3),
   }).prefault({}),
   /** The layer every fitness is measured against, trained once per stage config and seed, then cached. */
   baseline: z.strictObject({
@@ -95,6 +105,9 @@ export interface RunFlags {
   llmModel?: string;
   /** budget.llm_dollars */
   maxDollars?: number;
+  /** confirm.top (0: no confirmation) and confirm.seeds */
+  confirmTop?: number;
+  confirmSeeds?: number;
   sandbox?: SandboxMode;
 }
 
@@ -118,11 +131,16 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
   if (flags.budget !== undefined) budget.experiments = flags.budget;
   if (flags.maxHours !== undefined) budget.hours = flags.maxHours;
   if (flags.maxDollars !== undefined) budget.llm_dollars = flags.maxDollars;
+  const confirm = {
+    top: flags.confirmTop ?? config.confirm.top,
+    seeds: flags.confirmSeeds ?? config.confirm.seeds,
+  };
   const stages = flags.preset ? { ...config.stages, proxy: { ...config.stages.proxy, preset: flags.preset } } : config.stages;
   const final = validate({
     ...config,
     budget,
     stages,
+    confirm,
     ...(flags.until !== undefined && { until: flags.until }),
     ...(flags.archive !== undefined && { archive: flags.archive }),
     ...(flags.parallel !== undefined && { parallel: flags.parallel }),

@@ -10,7 +10,7 @@ import { TERMINAL_STATUSES, ZERO_COSTS } from "../contracts/experiment.ts";
 import type { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { analyse, finalMetrics } from "../analyst/rules.ts";
-import { computeFitness } from "../analyst/fitness.ts";
+import { computeFitness, fitnessInputs } from "../analyst/fitness.ts";
 import { analyseWithLlm, analystInputs, judgeWithLlm, summariseWithLlm } from "../analyst/llmAnalyst.ts";
 import { generateLayer } from "../engineer/codegen.ts";
 import { implementWithLlm, repairWithLlm } from "../engineer/llmEngineer.ts";
@@ -140,10 +140,7 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
   if (ctx.signal.aborted) throw new Interrupted();
   const metrics = finalMetrics(exp);
   const judge = ctx.agents ? await judgeExperiment(ctx, ctx.agents, exp, baseline) : null;
-  const fitness = computeFitness({
-    loss: metrics.eval_loss ?? null, baselineLoss: baseline?.eval_loss ?? null,
-    benchmark: metrics.score ?? null, baselineBenchmark: baseline?.score ?? null, judge,
-  }, ctx.config.fitness);
+  const fitness = computeFitness(fitnessInputs(metrics, baseline, judge, ctx.config.stages.proxy.seeds), ctx.config.fitness);
   exp = await archive.updateExperiment(exp.id, { fitness });
   return finish(ctx, exp, "done", null, baseline);
 }

@@ -1,5 +1,7 @@
 /** `archlab ls`: the archive's experiments as a table (or JSON): id, name, parent, status, fitness, key numbers. */
 import { Command, Option } from "commander";
+import { indistinguishable } from "../analyst/fitness.ts";
+import { latestVerdict } from "../analyst/confirm.ts";
 import { ExperimentStatus } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, SORT_KEYS, withArchive, type SortKey } from "../archive/archive.ts";
 import { fmt, keyNumbers, table, truncate, whyStopped, writeOut } from "./present.ts";
@@ -12,6 +14,7 @@ interface LsOptions {
   limit?: string;
   status?: ExperimentStatus;
   campaign?: string;
+  confirmed?: boolean;
 }
 
 export function registerLs(program: Command): void {
@@ -23,11 +26,13 @@ export function registerLs(program: Command): void {
     .option("--limit <n>", "show at most n experiments")
     .addOption(new Option("--status <status>", "only experiments with this status").choices(ExperimentStatus.options))
     .option("--campaign <id>", "only this campaign's experiments")
+    .option("--confirmed", "only experiments whose latest confirmation on fresh seeds is \"confirmed better\"")
     .option("--json", "print the experiment records as a JSON array")
     .action(async (opts: LsOptions) => {
       const limit = opts.limit === undefined ? undefined : positiveInt(opts.limit, "--limit");
       await withArchive(opts.archive, { mode: "read" }, (archive) => {
-        const rows = archive.leaderboard({ sortBy: opts.sort, limit, status: opts.status, campaign: opts.campaign, scoredOnly: false });
+        const board = archive.leaderboard({ sortBy: opts.sort, limit: opts.confirmed ? undefined : limit, status: opts.status, campaign: opts.campaign, scoredOnly: false });
+        const rows = opts.confirmed ? board.filter((e) => latestVerdict(e) === "confirmed better").slice(0, limit) : board;
         if (opts.json) {
           writeOut(JSON.stringify(rows, null, 2));
           return;
@@ -36,17 +41,23 @@ export function registerLs(program: Command): void {
           writeOut(archive.count() === 0 ? `no experiments in ${opts.archive}` : "no experiments match");
           return;
         }
-        const body = rows.map((e) => {
+        const body = rows.map((e, i) => {
           const k = keyNumbers(e);
+          const above = rows[i - 1]?.fitness;
+          const tied = e.fitness && above && indistinguishable(e.fitness, above) ? "≈" : " ";
           return [
-            e.id, truncate(e.name, 32), e.parentId ?? "-", e.status, fmt(e.fitness?.value), fmt(k.loss), fmt(k.benchmark),
+            e.id, truncate(e.name, 32), e.parentId ?? "-", e.status, `${tied}${fmt(e.fitness?.value)}`, e.fitness?.band == null ? "-" : `±${fmt(e.fitness.band, 2)}`,
+            CONFIRMED_SHORT[latestVerdict(e) ?? "none"], fmt(k.loss), fmt(k.benchmark),
             k.probesTotal === null ? "-" : `${k.probesPassed}/${k.probesTotal}`, truncate(whyStopped(e), 80),
           ];
         });
         const total = archive.count();
         const footer = rows.length < total ? `\n${rows.length} of ${total} experiments` : "";
-        writeOut(table(["id", "name", "parent", "status", "fitness", "loss", "bench", "probes", "reason"], body) + footer);
+        const legend = rows.some((e, i) => i > 0 && e.fitness && rows[i - 1]!.fitness && indistinguishable(e.fitness, rows[i - 1]!.fitness!))
+          ? "\n≈: fitness within the noise band of the row above (not distinguishable)" : "";
+        writeOut(table(["id", "name", "parent", "status", "fitness", "band", "confirmed", "loss", "bench", "probes", "reason"], body) + footer + legend);
       });
     });
 }
 
+const CONFIRMED_SHORT = { "confirmed better": "better", "not confirmed": "not", "confirmed worse": "worse", none: "-" } as const;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { fileUserError, UserError } from "../errors.ts";
 import { registerCognition } from "./cognition.ts";
 import { registerData } from "./data.ts";
+import { registerConfirm } from "./confirm.ts";
 import { registerDiff } from "./diff.ts";
 import { registerExport } from "./export.ts";
 import { registerImport } from "./import.ts";
@@ -31,6 +32,7 @@ registerCognition(program);
 registerSchedule(program);
 registerReport(program);
 registerData(program);
+registerConfirm(program);
 
 try {
   await program.parseAsync(process.argv);

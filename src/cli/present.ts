@@ -1,6 +1,7 @@
 /**
  * Plain-text views of archive records for the read commands (ls, show, lineage, export). Pure functions.
  */
+import type { Confirmation } from "../contracts/confirmation.ts";
 import type { Experiment } from "../contracts/experiment.ts";
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
@@ -123,4 +124,18 @@ function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The evidence, as `confirm` and `show` print it. */
+export function formatConfirmation(id: string, c: Confirmation): string {
+  const lines = [`${id}: ${c.verdict} on fresh seeds ${c.seeds.join(",")} (${c.stage}${c.preset ? ` ${c.preset}` : ""}; excluded seeds ${c.excludedSeeds.join(",")}; ${fmt(c.wallS)} s of training)`];
+  if (c.failure) lines.push(`  ${c.failure}`);
+  for (const m of c.metrics) {
+    const deciding = c.decidedOn.includes(m.metric) ? "*" : " ";
+    const spread = m.std === null ? "" : ` ± ${fmt(m.std)}`;
+    const band = m.band === null ? "no band" : `band ±${fmt(m.band)}${m.floor === null ? "" : `, floor ${fmt(m.floor)}`}`;
+    lines.push(`  ${deciding} ${m.metric.padEnd(12)} paired diff ${m.mean >= 0 ? "+" : ""}${fmt(m.mean)}${spread}  (${band})  ${m.verdict}`);
+  }
+  lines.push(`  (* decides the verdict; paired diff = candidate - baseline on the same seed, mean ± std over seeds)`);
+  return lines.join("\n");
 }

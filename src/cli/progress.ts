@@ -80,6 +80,18 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
         }
         break;
       }
+      case "rerun":
+        line(`${e.id}: within noise above the best (${e.rival}); re-running on seed ${e.seed} before ranking it (one more proxy run, about ${Math.round(e.estimateS)} s)`);
+        break;
+      case "confirming":
+        line(`confirming ${e.ids.join(", ")} on ${e.seeds} fresh seeds: ${e.runs} training runs, about ${Math.round(e.estimateS)} s`);
+        break;
+      case "confirmed":
+        line(`${e.id}: ${e.confirmation.verdict} (${e.confirmation.metrics.filter((m) => e.confirmation.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${m.mean >= 0 ? "+" : ""}${m.mean.toFixed(4)}${m.std === null ? "" : ` ± ${m.std.toFixed(4)}`} ${m.verdict}`).join(", ") || e.confirmation.failure})`);
+        break;
+      case "not confirming":
+        line(`not confirming ${e.ids.join(", ")}: ${e.reason}`);
+        break;
       case "stop":
         line(`stopped: ${e.reason}${e.interrupted.length ? `; ${e.interrupted.join(", ")} will resume on the next run` : ""}`);
         break;

@@ -20,6 +20,8 @@ interface RunOptions {
   preset?: ProxyPreset;
   llmModel?: string;
   maxDollars?: string;
+  confirm?: string;
+  confirmSeeds?: string;
   sandbox?: "auto" | "bwrap" | "none";
   json?: boolean;
 }
@@ -38,6 +40,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option("--preset <name>", "proxy-stage preset").choices(PROXY_PRESETS))
     .option("--llm-model <model>", "use LLM agents with this model (key from $OPENAI_API_KEY, endpoint from $OPENAI_BASE_URL)")
     .option("--max-dollars <d>", "stop the campaign cleanly once its LLM calls cost this much (budget.llm_dollars)")
+    .option("--confirm <n>", "at the end, re-train the best n candidates that beat the baseline on fresh seeds (0: none; confirm.top, default 3)")
+    .option("--confirm-seeds <n>", "fresh seeds per confirmation (confirm.seeds, default 3)")
     .addOption(new Option("--sandbox <mode>", "auto: bubblewrap when it works (LLM-written code never without); bwrap: required; none: opt out").choices(["auto", "bwrap", "none"]))
     .option("--json", "print the finished experiments as JSON on stdout")
     .action(async (file: string | undefined, opts: RunOptions) => {
@@ -51,6 +55,8 @@ export function registerRun(program: Command): void {
         preset: opts.preset,
         llmModel: opts.llmModel,
         maxDollars: num(opts.maxDollars, "--max-dollars"),
+        confirmTop: opts.confirm === "0" ? 0 : int(opts.confirm, "--confirm"),
+        confirmSeeds: int(opts.confirmSeeds, "--confirm-seeds"),
         sandbox: opts.sandbox,
       };
       const loaded = loadCampaign(file, flags);
@@ -79,7 +85,11 @@ export function registerRun(program: Command): void {
         });
         await notifier?.settle();
         if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
-        else process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}. See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
+        else {
+          const held = outcome.confirmed.filter((c) => c.verdict === "confirmed better").length;
+          const confirmed = outcome.confirmed.length ? ` ${held} of ${outcome.confirmed.length} winners confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
+          process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
+        }
         // Scripts and cron tell a stopped or stuck run from a finished one: 128 + signal number, or 1.
         if (stoppedBy) process.exitCode = 128 + os.constants.signals[stoppedBy as NodeJS.Signals];
         else if (outcome.blocked) {

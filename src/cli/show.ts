@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
-import { fmt, writeOut } from "./present.ts";
+import { fmt, formatConfirmation, writeOut } from "./present.ts";
 import { readAgentLog } from "../llm/log.ts";
 import { renderAgentLog } from "./agentLog.ts";
 import path from "node:path";
@@ -83,13 +83,19 @@ function render(archive: Archive, view: View): string {
   if (e.genomeKey) field("genome", e.genomeKey);
   if (e.fitness) {
     const terms = Object.entries(e.fitness.terms).map(([k, v]) => `${k} ${fmt(v)}`).join(" · ");
-    field("fitness", `${fmt(e.fitness.value)}${terms ? `  (${terms})` : ""}`);
+    field("fitness", `${fmt(e.fitness.value)}${e.fitness.band == null ? "" : ` ± ${fmt(e.fitness.band)} (noise band)`}${terms ? `  (${terms})` : ""}`);
     const inputs = Object.entries(e.fitness.inputs).map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
     if (inputs) field("", `inputs ${inputs}`);
     field("", `formula ${e.fitness.formula}`);
   } else {
     field("fitness", "-");
   }
+  for (const [i, c] of (e.confirmations ?? []).entries()) {
+    const [head, ...rest] = formatConfirmation(e.id, c).split("\n");
+    field(i === 0 ? "confirmed" : "", head!.slice(e.id.length + 2));
+    for (const line of rest) out.push(`${"".padEnd(10)}${line}`);
+  }
+  if (!e.confirmations?.length && e.status === "done") field("confirmed", `not yet (archlab confirm ${e.id})`);
   const stages = Object.entries(e.stages);
   if (stages.length) {
     out.push("stages");

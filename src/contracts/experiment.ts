@@ -3,6 +3,7 @@
  * analysis, experience, logs) and code live out of line; records hold their hashes and paths.
  */
 import { z } from "zod";
+import { Confirmation } from "./confirmation.ts";
 
 export const ARCHIVE_SCHEMA = "archlab.archive/1";
 
@@ -40,6 +41,10 @@ export const Fitness = z.object({
   inputs: z.record(z.string(), z.number().nullable()),
   terms: z.record(z.string(), z.number()),
   formula: z.string(),
+  /** Which formula (analyst/fitness.ts): "noise" or "asi-arch"; absent in records from before issue 13. */
+  kind: z.string().optional(),
+  /** k std of the value from the candidate's run-to-run noise; null when the stage had no noise floor. */
+  band: z.number().nullable().optional(),
 });
 export type Fitness = z.infer<typeof Fitness>;
 
@@ -138,6 +143,8 @@ export const Experiment = z.object({
   agentFailures: z.array(AgentFailure).optional(),
   /** Slurm jobs of its stages, in submission order (absent for local runs). */
   jobs: z.array(JobRecord).optional(),
+  /** `archlab confirm` / the campaign's confirmation step, oldest first (issue 13). */
+  confirmations: z.array(Confirmation).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -151,10 +151,10 @@ function motivate(parent: Experiment, change: GeneChange, effects: Map<string, G
   ];
   const seen = effects.get(key);
   lines.push(seen
-    ? `Experience: this change has moved fitness by ${seen.fitness >= 0 ? "+" : ""}${seen.fitness.toFixed(3)} on average over ${seen.n} earlier trial${seen.n === 1 ? "" : "s"}.`
+    ? `Experience: this change has moved fitness by ${seen.fitness >= 0 ? "+" : ""}${seen.fitness.toFixed(3)} on average over ${seen.n} earlier trial${seen.n === 1 ? "" : "s"} (${seen.verdicts.better} better, ${seen.verdicts.worse} worse, ${seen.verdicts["within noise"]} within noise; lead weight ${seen.weight.toFixed(3)}).`
     : "Experience: this change has not been tried yet; trying it measures its effect.");
-  const best = [...effects.values()].filter((e) => e.key.startsWith(`${change.gene}=`)).sort((a, b) => b.fitness - a.fitness)[0];
-  if (best && best.key !== key) lines.push(`The best measured value of ${change.gene} so far is ${best.key.split("=")[1]} (${best.fitness >= 0 ? "+" : ""}${best.fitness.toFixed(3)}).`);
+  const best = [...effects.values()].filter((e) => e.key.startsWith(`${change.gene}=`) && e.weight > 0).sort((a, b) => b.weight - a.weight)[0];
+  if (best && best.key !== key) lines.push(`The strongest lead for ${change.gene} so far is ${best.key.split("=")[1]} (lead weight ${best.weight.toFixed(3)} over ${best.n} trial${best.n === 1 ? "" : "s"}).`);
   if (refs.length) lines.push(`References: ${refs.map((r) => `${r.name} (${r.id}${r.fitness ? `, ${r.fitness.value.toFixed(3)}` : ""})`).join(", ")}.`);
   return lines.join(" ");
 }
