@@ -8,6 +8,7 @@ import type { Confirmation } from "../contracts/confirmation.ts";
 import type { Campaign, Experiment } from "../contracts/experiment.ts";
 import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
 import type { ProgressEvent } from "../contracts/result.ts";
+import type { SteeringAction } from "../contracts/steering.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
@@ -16,7 +17,7 @@ import { BudgetExceeded } from "../llm/budget.ts";
 import type { LlmUsage } from "../llm/log.ts";
 import type { Env } from "../llm/model.ts";
 import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
-import { planWithLlm } from "../researcher/llmResearcher.ts";
+import { planWithLlm, type ArchiveReader } from "../researcher/llmResearcher.ts";
 import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { findPython } from "../runner/python.ts";
@@ -29,6 +30,8 @@ import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from 
 import { failpoint } from "./failpoint.ts";
 import { recordJob, stageRunners, type StageRunners } from "./jobs.ts";
 import fs from "node:fs";
+import { liveWriter } from "./live.ts";
+import { CampaignSteering } from "./steering.ts";
 import path from "node:path";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
@@ -46,7 +49,9 @@ export type CampaignEvent =
   | { type: "confirming"; ids: string[]; seeds: number; runs: number; estimateS: number }
   | { type: "confirmed"; id: string; confirmation: Confirmation }
   | { type: "not confirming"; reason: string; ids: string[] }
-  | { type: "stop"; reason: string; interrupted: string[] };
+  | { type: "stop"; reason: string; interrupted: string[] }
+  /** A human's steering record the campaign acted on (pause, resume, veto). */
+  | { type: "steering"; action: SteeringAction; effect: string };
 
 export interface CampaignOptions {
   config: CampaignConfig;
@@ -88,8 +93,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs
   resolveSandbox(config.sandbox, config.sandbox === "none" ? false : sandboxAvailable(), config.llm !== null);
   const archive = await Archive.open(config.archive, { mode: "write" });
+  let closeSteering = () => {};
   try {
     const campaign = await openCampaign(archive, config, now());
+    const steering = new CampaignSteering(archive.dir, campaign);
+    closeSteering = () => steering.close();
     const agents = llm ? await startAgents(llm, config, archive, campaign.id) : null;
     if (agents) sink = (usage) => agents.meter.record(usage);
     const gate = await Gate.open(archive, { text: agents !== null });
@@ -126,31 +134,54 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     /** Seeds proposed in this run: a seed that did not finish with a fitness is retried once per run. */
     const seedsTried = new Set<string>();
 
-    const evaluateIn = (slot: number, id: string) => (spec: RunSpec, runDir: string) =>
-      runners(spec.stage).run(spec, {
-        runDir, signal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
+    const evaluateIn = (slot: number, id: string, runSignal: AbortSignal) => (spec: RunSpec, runDir: string) => {
+      const live = liveWriter(archive, id, spec.stage);
+      return runners(spec.stage).run(spec, {
+        runDir, signal: runSignal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
           if (spec.stage === "proxy" && event.event === "step") void failpoint("training");
+          live(event);
           emit({ type: "progress", id, event });
         },
         onJob: (job) => recordJob(archive, id, job),
       });
+    };
+
+    /** A vetoed experiment: recorded rejected with who, when and why (its runs were aborted). */
+    const vetoed = async (exp: Experiment, veto: SteeringAction & { action: "veto" }) => {
+      const reason = `vetoed by ${veto.who} at ${veto.at}${veto.why ? `: ${veto.why}` : ""}`;
+      const fresh = archive.getExperiment(exp.id) ?? exp;
+      const out = TERMINAL_STATUSES.includes(fresh.status) ? fresh : await archive.updateExperiment(exp.id, { status: "rejected", reason }, { note: `veto ${veto.id}` });
+      emit({ type: "steering", action: veto, effect: `${exp.id} stopped and recorded rejected` });
+      return out;
+    };
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;
+      const run = steering.forExperiment(exp.id, signal);
       try {
+        const veto = run.veto();
+        if (veto?.action === "veto") {
+          finished.push(await vetoed(exp, veto));
+          return;
+        }
         const done = await runExperiment({
-          archive, gate, config, campaignId: campaign.id, signal,
-          evaluate: evaluateIn(slot, exp.id), device: deviceOf(slots[slot]),
+          archive, gate, config, campaignId: campaign.id, signal: run.signal,
+          evaluate: evaluateIn(slot, exp.id, run.signal), device: deviceOf(slots[slot]),
           baselineMetrics: baseline, agents,
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
         }, exp);
-        const ranked = await rerunWhileTied(archive, config, done, await baseline(), evaluateIn(slot, exp.id),
+        const ranked = await rerunWhileTied(archive, config, done, await baseline(), evaluateIn(slot, exp.id, run.signal),
           (event) => emit({ type: "rerun", ...event }), () => !signal.aborted && now().getTime() < Math.min(deadline, hoursEnd));
         finished.push(ranked);
         emit({ type: "finished", experiment: ranked });
       } catch (err) {
-        if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || signal.aborted) {
+        const veto = run.veto();
+        if (veto?.action === "veto" && !signal.aborted) {
+          const out = await vetoed(exp, veto);
+          finished.push(out);
+          emit({ type: "finished", experiment: out });
+        } else if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || signal.aborted) {
           // Stopping (a signal, the LLM budget spent mid-experiment, the baseline failed): it stays unfinished
           // and resumes next run.
           if (err instanceof BudgetExceeded) llmStop ??= err.message;
@@ -164,6 +195,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
           emit({ type: "finished", experiment: failed });
         }
       } finally {
+        run.dispose();
         free.push(slot);
       }
     };
@@ -178,11 +210,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       const effects = geneEffects(all);
       const taken = gate.takenKeys(); // from the summaries: no body read
       for (const key of retryableSeeds(all, seedsTried)) taken.delete(key); // a dead seed is proposed again
-      const offline = () => propose(all, effects, preferencesFrom(effects), taken, {
+      const offline = () => propose(steering.sampleable(all), effects, preferencesFrom(effects), taken, {
         kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
-        seeds: config.proposer.seeds, sampling: config.proposer.sampling,
+        seeds: config.proposer.seeds, sampling: config.proposer.sampling, steer: steering.proposer(),
       }, rng);
       const seedsLeft = config.proposer.seeds.some((s) => !taken.has(genomeKey(SEED_GENOMES[s]!)));
+      const steered = steering.contextText();
       if (!agents || seedsLeft) {
         const proposal = offline();
         if (!proposal) {
@@ -190,10 +223,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
           return null;
         }
         if (proposal.proposer === "seed") seedsTried.add(proposal.genomeKey);
-        return recordProposal(archive, campaign.id, proposal);
+        return recordProposal(archive, campaign.id, { ...proposal, ...(steered && { texts: { steering: steered } }) });
       }
       try {
-        const record = await proposeWithLlm(agents, archive, gate, config, rng, taken, offline, signal);
+        const record = await proposeWithLlm(agents, archive, steering.reader(archive), gate, config, rng, taken, offline, signal);
+        if (typeof record !== "string" && steered) record.texts = { ...record.texts, steering: steered };
         if (typeof record === "string") {
           llmStop = record;
           return null;
@@ -211,10 +245,24 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     // One coordinator fills free slots; a finished experiment ('next') frees a slot or opens new parents.
     const queue = new PQueue({ concurrency: slots.length });
     const taskDone = () => new Promise<void>((resolve) => queue.once("next", () => resolve()));
+    let holding: SteeringAction | null = null;
     for (;;) {
       if (queue.pending + queue.size >= slots.length) {
         await taskDone();
         continue;
+      }
+      // Paused by a human: in-flight experiments finish; nothing new starts until resumed (or a stop).
+      const pause = signal.aborted || budgetStop() ? null : steering.paused();
+      if (pause) {
+        if (holding?.id !== pause.id) emit({ type: "steering", action: pause, effect: "paused: no new experiment starts until resumed" });
+        holding = pause;
+        await steering.changed(signal, 1000);
+        continue;
+      }
+      if (holding) {
+        const resumed = [...steering.state.log].reverse().find((r) => r.action === "resume") ?? holding;
+        emit({ type: "steering", action: resumed, effect: "resumed" });
+        holding = null;
       }
       const exp = await next();
       if (exp) {
@@ -235,6 +283,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     emit({ type: "stop", reason: stopReason, interrupted });
     return { campaign, finished, stopReason, interrupted, blocked: stuck, confirmed };
   } finally {
+    closeSteering();
     await archive.close();
   }
 }
@@ -245,12 +294,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
  * A string: why nothing can be proposed.
  */
 async function proposeWithLlm(
-  agents: Agents, archive: Archive, gate: Gate, config: CampaignConfig, rng: Rng, taken: ReadonlySet<string>,
+  agents: Agents, archive: Archive, reader: ArchiveReader, gate: Gate, config: CampaignConfig, rng: Rng, taken: ReadonlySet<string>,
   offline: () => Proposal | null, signal: AbortSignal,
 ): Promise<ProposalRecord | string> {
   const id = await archive.newId();
   const outcome = await planWithLlm({
-    client: agents.client, archive, cognition: agents.cognition, gate, agents: agents.config,
+    client: agents.client, archive: reader, cognition: agents.cognition, gate, agents: agents.config,
     sampling: config.proposer.sampling, rng, experimentId: id, logFile: agents.logFile(id), taken, signal,
   });
   const costs = agents.meter.take(id);

@@ -14,6 +14,7 @@ import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
 import { registerSchedule } from "./schedule.ts";
 import { registerReport } from "./report.ts";
+import { registerSteering } from "./steer.ts";
 
 const program = new Command("archlab")
   .description("Autonomous architecture search for linear-attention layers")
@@ -33,6 +34,7 @@ registerSchedule(program);
 registerReport(program);
 registerData(program);
 registerConfirm(program);
+registerSteering(program);
 
 try {
   await program.parseAsync(process.argv);

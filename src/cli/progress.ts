@@ -92,6 +92,9 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
       case "not confirming":
         line(`not confirming ${e.ids.join(", ")}: ${e.reason}`);
         break;
+      case "steering":
+        line(`steering: ${e.action.action} by ${e.action.who}${e.action.why ? ` (${e.action.why})` : ""}: ${e.effect}`);
+        break;
       case "stop":
         line(`stopped: ${e.reason}${e.interrupted.length ? `; ${e.interrupted.join(", ")} will resume on the next run` : ""}`);
         break;

@@ -12,6 +12,7 @@ import { pick, pickWeighted, type Rng } from "./rng.ts";
  */
 export function mutate(
   parent: Genome, rng: Rng, prefs: Preferences = {}, taken: ReadonlySet<string> = new Set(), temperature = 0.05,
+  allow: (genome: Genome) => boolean = () => true,
 ): { genome: Genome; change: GeneChange } | null {
   const options: { genome: Genome; change: GeneChange; weight: number }[] = [];
   const parentKey = genomeKey(parent);
@@ -20,7 +21,7 @@ export function mutate(
       if (value === parent[gene]) continue;
       const genome = { ...parent, [gene]: value } as Genome;
       const key = genomeKey(genome);
-      if (key === parentKey || taken.has(key)) continue;
+      if (key === parentKey || taken.has(key) || !allow(normalise(genome))) continue;
       const effect = prefs[prefKey(gene, value)] ?? 0;
       options.push({ genome: normalise(genome), change: { gene, from: parent[gene], to: value }, weight: Math.exp(Math.max(-20, Math.min(20, effect / temperature))) });
     }

@@ -29,6 +29,35 @@ export interface ProposerSettings {
   temperature: number;
   seeds: string[];
   sampling: SamplingConfig;
+  /** Human steering (src/steering/): pinned parents tried first, `prefer`/`avoid` gene rules from notes. */
+  steer?: ProposalSteering;
+}
+
+export interface GeneRuleRef {
+  gene: string;
+  value: string;
+  /** Where it came from (a note id), quoted in the motivation. */
+  source: string;
+}
+
+export interface ProposalSteering {
+  pinned: readonly string[];
+  prefer: readonly GeneRuleRef[];
+  avoid: readonly GeneRuleRef[];
+}
+
+/** A genome a steered proposal may produce: none of the avoided gene values. */
+export function allowedBy(steer: ProposalSteering | undefined): (g: Genome) => boolean {
+  if (!steer?.avoid.length) return () => true;
+  return (g) => !steer.avoid.some((r) => String((g as Record<string, unknown>)[r.gene]) === r.value);
+}
+
+/** Preferences with the humans' `prefer` rules on top: weight e^20 against a neutral value's 1. */
+export function steeredPreferences(prefs: Preferences, steer: ProposalSteering | undefined, temperature: number): Preferences {
+  if (!steer?.prefer.length) return prefs;
+  const out = { ...prefs };
+  for (const r of steer.prefer) out[`${r.gene}=${r.value}`] = 20 * temperature;
+  return out;
 }
 
 /** Why each gene value might help: the researcher's prior, quoted in the motivation. */
@@ -115,9 +144,15 @@ export function propose(
   }
   const byId = new Map(experiments.map((e) => [e.id, e]));
   const ranked = rankedCandidates(experiments);
+  const steer = settings.steer;
+  const allow = allowedBy(steer);
+  const steeredPrefs = steeredPreferences(prefs, steer, settings.temperature);
+  // Pinned parents first (a human's preference), each tried twice; then the sampling policy's.
+  const pinned = ranked.filter((c) => steer?.pinned.includes(c.id));
   // Try parents in sampled order until one still has an untried neighbour.
-  for (let attempt = 0; attempt < Math.max(8, ranked.length * 2); attempt++) {
-    const selection = selectParent(ranked, settings.sampling, rng);
+  for (let attempt = 0; attempt < pinned.length * 2 + Math.max(8, ranked.length * 2); attempt++) {
+    const fromPinned = attempt < pinned.length * 2;
+    const selection = selectParent(fromPinned ? pinned : ranked, settings.sampling, rng);
     if (!selection) return null;
     const parent = byId.get(selection.parentId)!;
     const parentGenome = GenomeSchema.parse(parent.genome);
@@ -125,7 +160,7 @@ export function propose(
     if (refWithGenome && rng.next() < settings.crossoverRate) {
       const genome = crossover(parentGenome, GenomeSchema.parse(refWithGenome.genome), rng);
       const key = genomeKey(genome);
-      if (!taken.has(key)) {
+      if (!taken.has(key) && allow(genome)) {
         return {
           name: genomeName(genome), genome, genomeKey: key, parentId: parent.id, referenceIds: selection.referenceIds,
           proposer: "crossover", change: { crossover: refWithGenome.id },
@@ -133,15 +168,27 @@ export function propose(
         };
       }
     }
-    const mutation = mutate(parentGenome, rng, prefs, taken, settings.temperature);
+    const mutation = mutate(parentGenome, rng, steeredPrefs, taken, settings.temperature, allow);
     if (!mutation) continue;
     return {
       name: genomeName(mutation.genome), genome: mutation.genome, genomeKey: genomeKey(mutation.genome),
       parentId: parent.id, referenceIds: selection.referenceIds, proposer: "mutation", change: mutation.change,
-      motivation: motivate(parent, mutation.change, effects, selection.referenceIds.map((id) => byId.get(id)!)),
+      motivation: motivate(parent, mutation.change, effects, selection.referenceIds.map((id) => byId.get(id)!))
+        + steeredBecause(steer, mutation.change, fromPinned),
     };
   }
   return null;
+}
+
+/** The steering behind a mutation, in words (empty when there was none). */
+function steeredBecause(steer: ProposalSteering | undefined, change: GeneChange, fromPinned: boolean): string {
+  if (!steer) return "";
+  const parts: string[] = [];
+  if (fromPinned) parts.push("the parent is pinned by a human");
+  const preferred = steer.prefer.find((r) => r.gene === change.gene && r.value === String(change.to));
+  if (preferred) parts.push(`a human note (${preferred.source}) says prefer ${preferred.gene}=${preferred.value}`);
+  if (steer.avoid.length) parts.push(`avoided by human notes: ${steer.avoid.map((r) => `${r.gene}=${r.value} (${r.source})`).join(", ")}`);
+  return parts.length ? ` Steering: ${parts.join("; ")}.` : "";
 }
 
 function motivate(parent: Experiment, change: GeneChange, effects: Map<string, GeneEffect>, refs: Experiment[]): string {
