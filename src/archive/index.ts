@@ -8,4 +8,4 @@ export { ArchiveCorruptError, NoArchiveError } from "./errors.ts";
 export { codeHash } from "./files.ts";
 export { GIT_DIR, LAYER_FILE } from "./git.ts";
 export { lockOwner, type WriterInfo } from "./lock.ts";
-export type { ExperimentSummary } from "./store.ts";
+export { JOURNAL_FILE, SNAPSHOT_FILE, type ExperimentSummary } from "./store.ts";

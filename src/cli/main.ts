@@ -14,6 +14,7 @@ import { registerEvaluate } from "./evaluate.ts";
 import { registerRun } from "./run.ts";
 import { registerSchedule } from "./schedule.ts";
 import { registerReport } from "./report.ts";
+import { registerServe } from "./serve.ts";
 import { registerSteering } from "./steer.ts";
 
 const program = new Command("archlab")
@@ -35,6 +36,7 @@ registerReport(program);
 registerData(program);
 registerConfirm(program);
 registerSteering(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,128 @@
+/**
+ * The server's in-memory read model: one small row per experiment (no code, no long text) and the tree's
+ * child lists, kept up to date from the archive's journal. Leaderboard and lineage answer from here, so they
+ * never read bodies; pure functions for sorting, filtering and paging.
+ */
+import { TERMINAL_STATUSES, type Experiment } from "../contracts/experiment.ts";
+import { keyNumbers } from "../archive/present.ts";
+
+export interface Row {
+  id: string;
+  name: string;
+  parentId: string | null;
+  campaign: string;
+  proposer: Experiment["proposer"];
+  status: Experiment["status"];
+  fitness: number | null;
+  loss: number | null;
+  bench: number | null;
+  probes: string | null;
+  /** The last ladder stage it reached (probe, proxy, ...). */
+  rung: string | null;
+  mode: string | null;
+  reason: string | null;
+  createdAt: string;
+  /** The last stage's metrics, for sorting by any metric. */
+  metrics: Record<string, number | null>;
+}
+
+export function rowOf(e: Experiment): Row {
+  const k = keyNumbers(e);
+  const stages = Object.keys(e.stages);
+  const rung = stages.length ? stages[stages.length - 1]! : null;
+  return {
+    id: e.id, name: e.name, parentId: e.parentId, campaign: e.campaign, proposer: e.proposer, status: e.status,
+    fitness: e.fitness?.value ?? null, loss: k.loss, bench: k.benchmark,
+    probes: k.probesTotal === null ? null : `${k.probesPassed}/${k.probesTotal}`, rung, mode: e.mode ?? null,
+    reason: e.reason, createdAt: e.createdAt, metrics: rung ? { ...e.stages[rung]!.metrics } : {},
+  };
+}
+
+export const inFlight = (r: Row) => !TERMINAL_STATUSES.includes(r.status);
+
+export class RowIndex {
+  readonly rows = new Map<string, Row>();
+  readonly #children = new Map<string, string[]>();
+  readonly roots: string[] = [];
+
+  upsert(row: Row): void {
+    const before = this.rows.get(row.id);
+    this.rows.set(row.id, row);
+    if (before && before.parentId === row.parentId) return;
+    if (before) this.#unlink(before);
+    if (row.parentId === null) this.roots.push(row.id);
+    else {
+      const list = this.#children.get(row.parentId);
+      if (list) list.push(row.id);
+      else this.#children.set(row.parentId, [row.id]);
+    }
+  }
+
+  children(id: string): readonly string[] {
+    return this.#children.get(id) ?? [];
+  }
+
+  #unlink(row: Row): void {
+    const list = row.parentId === null ? this.roots : this.#children.get(row.parentId);
+    const i = list?.indexOf(row.id) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+  }
+}
+
+export interface LeaderboardQuery {
+  sort: string;
+  order: "asc" | "desc" | null;
+  status: string[];
+  campaign: string | null;
+  proposer: string | null;
+  rung: string | null;
+  pinnedFirst: ReadonlySet<string>;
+  /** Ids whose name or motivation matched the search (null: no search). */
+  matched: ReadonlySet<string> | null;
+  limit: number;
+  offset: number;
+}
+
+/** The value a row sorts by: fitness, created, name, id, loss, bench, or any metric as "metric:<key>". */
+function sortValue(row: Row, sort: string): number | string | null {
+  switch (sort) {
+    case "fitness": return row.fitness;
+    case "created": return row.createdAt;
+    case "name": return row.name;
+    case "id": return row.id;
+    case "loss": return row.loss;
+    case "bench": return row.bench;
+    default: return sort.startsWith("metric:") ? row.metrics[sort.slice(7)] ?? null : null;
+  }
+}
+
+const DEFAULT_ORDER: Record<string, "asc" | "desc"> = { fitness: "desc", created: "desc", bench: "desc", name: "asc", id: "asc", loss: "asc" };
+
+export function leaderboard(rows: Iterable<Row>, q: LeaderboardQuery): { total: number; rows: Row[] } {
+  const statuses = q.status.length ? new Set(q.status) : null;
+  const picked: Row[] = [];
+  for (const r of rows) {
+    if (statuses && !statuses.has(r.status)) continue;
+    if (q.campaign && r.campaign !== q.campaign) continue;
+    if (q.proposer && r.proposer !== q.proposer) continue;
+    if (q.rung && r.rung !== q.rung) continue;
+    if (q.matched && !q.matched.has(r.id)) continue;
+    picked.push(r);
+  }
+  const sign = (q.order ?? DEFAULT_ORDER[q.sort] ?? "desc") === "asc" ? 1 : -1;
+  const values = new Map(picked.map((r) => [r.id, sortValue(r, q.sort)]));
+  picked.sort((a, b) => {
+    const pa = q.pinnedFirst.has(a.id) ? 0 : 1;
+    const pb = q.pinnedFirst.has(b.id) ? 0 : 1;
+    if (pa !== pb) return pa - pb;
+    const va = values.get(a.id) ?? null;
+    const vb = values.get(b.id) ?? null;
+    if (va !== vb) {
+      if (va === null) return 1; // missing values last, whatever the order
+      if (vb === null) return -1;
+      return (va < vb ? -1 : 1) * sign;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  return { total: picked.length, rows: picked.slice(q.offset, q.offset + q.limit) };
+}
