@@ -95,6 +95,7 @@ export function buildApp(view: ArchiveView, opts: ApiOptions): Hono {
   const notFound = (c: Context, what: string) => c.json({ error: `no ${what} in this archive` }, 404);
 
   app.get("/", (c) => c.html(fs.readFileSync(path.join(UI_DIR, "index.html"), "utf8")));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/assets/:file", (c) => {
     const asset = ASSETS[c.req.param("file")];
     if (!asset) return c.text("not found", 404);
