@@ -238,7 +238,7 @@
         };
         if (n.children) toggle.addEventListener("click", expand);
         ul.append(li);
-        if (n.children && open.has(n.id)) await expand();
+        if (n.children && open.delete(n.id)) await expand(); // the path to the focus, opened once
       }
       if (data.total > data.nodes.length) ul.append(h("li", { class: "muted" }, `… ${data.total - data.nodes.length} more (open them from the leaderboard)`));
       return ul;
@@ -328,6 +328,7 @@
   async function route() {
     for (const fn of pageListeners) listeners.delete(fn);
     pageListeners = [];
+    document.body.dataset.ready = "";
     const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
     const page = parts[0] || "leaderboard";
     for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", a.dataset.nav === (page === "e" ? "leaderboard" : page));
