@@ -1,6 +1,6 @@
 // `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2] [--yield-preset P --yield-budget N --yield-seeds N]`: every number printed here is measured in this one run on this machine,
 // and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, asi-arch,
-// archive, campaign, yield. Nothing here is a pass/fail test; targets are printed next to the measurements.
+// archive, serve, campaign, yield. Nothing here is a pass/fail test; targets are printed next to the measurements.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     ? python("bench.proxy", "--preset", "quick", "--programs", ASI_ARCH_PROGRAMS, "--parallel", "2")
     : `skipped: ${ASI_ARCH_PROGRAMS} is absent`,
   archive: async () => (await import("./archive.ts")).benchArchive(),
+  serve: async () => (await import("./serve.ts")).benchServe(),
   campaign: () => benchCampaign({
     preset: flag("--campaign-preset") ?? CAMPAIGN_BENCH_DEFAULTS.preset,
     budget: Number(flag("--campaign-budget") ?? CAMPAIGN_BENCH_DEFAULTS.budget),

@@ -123,13 +123,13 @@ export function buildApp(view: ArchiveView, opts: ApiOptions): Hono {
     if (search) {
       matched = new Set();
       for (const row of view.rows.rows.values()) {
-        if (row.name.toLowerCase().includes(search) || (await view.motivation(row.id)).toLowerCase().includes(search)) matched.add(row.id);
+        if (row.name.toLowerCase().includes(search) || (await view.motivation(row.id)).includes(search)) matched.add(row.id);
       }
     }
-    const result = leaderboard(view.rows.rows.values(), {
-      sort: q.sort ?? "fitness", order: q.order === "asc" || q.order === "desc" ? q.order : null,
+    const sorted = view.rows.sorted(q.sort ?? "fitness", q.order === "asc" || q.order === "desc" ? q.order : null, new Set(view.steering.pinned.keys()));
+    const result = leaderboard(sorted, {
       status: (q.status ?? "").split(",").filter(Boolean), campaign: q.campaign || null, proposer: q.proposer || null,
-      rung: q.rung || null, pinnedFirst: new Set(view.steering.pinned.keys()), matched, limit, offset,
+      rung: q.rung || null, matched, limit, offset,
     });
     const metricKeys = new Set<string>();
     for (const r of result.rows) for (const k of Object.keys(r.metrics)) metricKeys.add(k);

@@ -42,10 +42,25 @@ export const inFlight = (r: Row) => !TERMINAL_STATUSES.includes(r.status);
 
 export class RowIndex {
   readonly rows = new Map<string, Row>();
+  /** Bumped on every change: sorted orders cached under an older version are stale. */
+  version = 0;
+  readonly #sorted = new Map<string, { version: number; rows: Row[] }>();
   readonly #children = new Map<string, string[]>();
   readonly roots: string[] = [];
 
+  /** Every row in this order (pinned first), cached until the next change. */
+  sorted(sort: string, order: "asc" | "desc" | null, pinnedFirst: ReadonlySet<string>): Row[] {
+    const key = `${sort}|${order ?? ""}|${[...pinnedFirst].join(",")}`;
+    const hit = this.#sorted.get(key);
+    if (hit?.version === this.version) return hit.rows;
+    const rows = sortRows([...this.rows.values()], sort, order, pinnedFirst);
+    if (this.#sorted.size > 32) this.#sorted.clear();
+    this.#sorted.set(key, { version: this.version, rows });
+    return rows;
+  }
+
   upsert(row: Row): void {
+    this.version += 1;
     const before = this.rows.get(row.id);
     this.rows.set(row.id, row);
     if (before && before.parentId === row.parentId) return;
@@ -70,13 +85,10 @@ export class RowIndex {
 }
 
 export interface LeaderboardQuery {
-  sort: string;
-  order: "asc" | "desc" | null;
   status: string[];
   campaign: string | null;
   proposer: string | null;
   rung: string | null;
-  pinnedFirst: ReadonlySet<string>;
   /** Ids whose name or motivation matched the search (null: no search). */
   matched: ReadonlySet<string> | null;
   limit: number;
@@ -98,31 +110,38 @@ function sortValue(row: Row, sort: string): number | string | null {
 
 const DEFAULT_ORDER: Record<string, "asc" | "desc"> = { fitness: "desc", created: "desc", bench: "desc", name: "asc", id: "asc", loss: "asc" };
 
-export function leaderboard(rows: Iterable<Row>, q: LeaderboardQuery): { total: number; rows: Row[] } {
-  const statuses = q.status.length ? new Set(q.status) : null;
-  const picked: Row[] = [];
-  for (const r of rows) {
-    if (statuses && !statuses.has(r.status)) continue;
-    if (q.campaign && r.campaign !== q.campaign) continue;
-    if (q.proposer && r.proposer !== q.proposer) continue;
-    if (q.rung && r.rung !== q.rung) continue;
-    if (q.matched && !q.matched.has(r.id)) continue;
-    picked.push(r);
-  }
-  const sign = (q.order ?? DEFAULT_ORDER[q.sort] ?? "desc") === "asc" ? 1 : -1;
-  const values = new Map(picked.map((r) => [r.id, sortValue(r, q.sort)]));
-  picked.sort((a, b) => {
-    const pa = q.pinnedFirst.has(a.id) ? 0 : 1;
-    const pb = q.pinnedFirst.has(b.id) ? 0 : 1;
+/** Rows in a leaderboard order: pinned first, then by the sort value (missing values last), ties by id. */
+export function sortRows(rows: Row[], sort: string, order: "asc" | "desc" | null, pinnedFirst: ReadonlySet<string>): Row[] {
+  const sign = (order ?? DEFAULT_ORDER[sort] ?? "desc") === "asc" ? 1 : -1;
+  const values = new Map(rows.map((r) => [r.id, sortValue(r, sort)]));
+  return rows.sort((a, b) => {
+    const pa = pinnedFirst.has(a.id) ? 0 : 1;
+    const pb = pinnedFirst.has(b.id) ? 0 : 1;
     if (pa !== pb) return pa - pb;
     const va = values.get(a.id) ?? null;
     const vb = values.get(b.id) ?? null;
     if (va !== vb) {
-      if (va === null) return 1; // missing values last, whatever the order
+      if (va === null) return 1;
       if (vb === null) return -1;
       return (va < vb ? -1 : 1) * sign;
     }
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
-  return { total: picked.length, rows: picked.slice(q.offset, q.offset + q.limit) };
+}
+
+/** One page of already-sorted rows after the filters, and how many rows pass them. */
+export function leaderboard(sorted: readonly Row[], q: LeaderboardQuery): { total: number; rows: Row[] } {
+  const statuses = q.status.length ? new Set(q.status) : null;
+  const page: Row[] = [];
+  let total = 0;
+  for (const r of sorted) {
+    if (statuses && !statuses.has(r.status)) continue;
+    if (q.campaign && r.campaign !== q.campaign) continue;
+    if (q.proposer && r.proposer !== q.proposer) continue;
+    if (q.rung && r.rung !== q.rung) continue;
+    if (q.matched && !q.matched.has(r.id)) continue;
+    if (total >= q.offset && page.length < q.limit) page.push(r);
+    total += 1;
+  }
+  return { total, rows: page };
 }

@@ -99,12 +99,14 @@ export class ArchiveView {
     return this.#steeringState;
   }
 
-  /** The motivation text, read once per experiment (it is written with the proposal and never changes). */
+  /** The motivation, lower-cased, read once per experiment (written with the proposal, never changed after). */
   async motivation(id: string): Promise<string> {
     let text = this.#motivations.get(id);
     if (text === undefined) {
-      text = (await this.#archive.readText(id, "motivation")) ?? "";
-      if (text) this.#motivations.set(id, text);
+      const read = await this.#archive.readText(id, "motivation");
+      text = (read ?? "").toLowerCase();
+      // a motivation not written yet is looked for again next time
+      if (read !== null || !inFlight(this.rows.rows.get(id) ?? ({ status: "done" } as Row))) this.#motivations.set(id, text);
     }
     return text;
   }
