@@ -83,7 +83,7 @@ async function measure(label: string, dir: string): Promise<string[]> {
     const cases: [string, () => string][] = [
       ["leaderboard (fitness, top 50)", () => "/api/leaderboard?sort=fitness&limit=50"],
       ["leaderboard (metric sort, status filter, page 3)", () => "/api/leaderboard?sort=metric:loss&order=asc&status=done&limit=50&offset=100"],
-      ["leaderboard (search name+motivation)", () => `/api/leaderboard?q=${encodeURIComponent(`candidate-${1 + (k++ % 50)}`)}&limit=50`],
+      ["leaderboard (search name+motivation)", () => `/api/leaderboard?q=${encodeURIComponent(["delta", "gate", "conv", `candidate-${1 + (k % 50)}`][k++ % 4]!)}&limit=50`],
       ["lineage (roots)", () => "/api/lineage"],
       [`lineage (widest node, ${server.view.rows.children(biggest).length} children)`, () => `/api/lineage?parent=${biggest}`],
       ["lineage (a random expanded node)", () => `/api/lineage?parent=${pick(withKids)}`],
