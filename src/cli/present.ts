@@ -1,6 +1,7 @@
 /**
  * Plain-text views of archive records for the read commands (ls, show, lineage, export). Pure functions.
  */
+import { keyNumbers } from "../analyst/keyNumbers.ts";
 import type { Confirmation } from "../contracts/confirmation.ts";
 import type { Experiment } from "../contracts/experiment.ts";
 
@@ -11,47 +12,7 @@ export function fmt(value: number | null | undefined, digits = 4): string {
   return digits === 4 ? number.format(value) : value.toFixed(digits);
 }
 
-/** The numbers a table row shows: the loss and benchmark the fitness read, and probe verdicts. */
-export interface KeyNumbers {
-  loss: number | null;
-  benchmark: number | null;
-  probesPassed: number | null;
-  probesTotal: number | null;
-}
-
-const LOSS_KEYS = ["loss", "final_loss", "eval_loss", "val_loss"];
-const BENCH_KEYS = ["benchmark", "score", "mean_score", "average", "accuracy"];
-
-export function keyNumbers(e: Experiment): KeyNumbers {
-  const stages = Object.values(e.stages);
-  const fromStages = (keys: string[]): number | null => {
-    for (const stage of [...stages].reverse()) {
-      for (const key of keys) {
-        const value = stage.metrics[key];
-        if (typeof value === "number" && Number.isFinite(value)) return value;
-      }
-    }
-    return null;
-  };
-  const input = (key: string) => {
-    const value = e.fitness?.inputs[key];
-    return typeof value === "number" && Number.isFinite(value) ? value : null;
-  };
-  let passed: number | null = null;
-  let total: number | null = null;
-  for (const stage of stages) {
-    if (!stage.probes) continue;
-    const verdicts = Object.values(stage.probes);
-    passed = (passed ?? 0) + verdicts.filter((p) => p.passed).length;
-    total = (total ?? 0) + verdicts.length;
-  }
-  return {
-    loss: input("loss") ?? fromStages(LOSS_KEYS),
-    benchmark: input("benchmark") ?? fromStages(BENCH_KEYS),
-    probesPassed: passed,
-    probesTotal: total,
-  };
-}
+export { keyNumbers, type KeyNumbers } from "../analyst/keyNumbers.ts";
 
 /** Why an experiment stopped, for rejected and failed ones: its reason, else its failing stage's message. */
 export function whyStopped(e: Experiment): string {

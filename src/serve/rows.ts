@@ -4,7 +4,7 @@
  * never read bodies; pure functions for sorting, filtering and paging.
  */
 import { TERMINAL_STATUSES, type Experiment } from "../contracts/experiment.ts";
-import { keyNumbers } from "../archive/present.ts";
+import { keyNumbers } from "../analyst/keyNumbers.ts";
 
 export interface Row {
   id: string;
