@@ -143,14 +143,13 @@
         class: key ? `sortable${lb.sort === key ? ` sorted ${lb.order || ""}` : ""}` : null,
         onclick: key ? () => { lb.order = lb.sort === key && lb.order !== "asc" ? "asc" : ""; lb.sort = key; load(); } : null,
       }, label)), extra.map((k) => h("th", { class: `sortable${lb.sort === `metric:${k}` ? " sorted" : ""}`, onclick: () => { lb.sort = `metric:${k}`; lb.order = ""; load(); } }, k)));
-      const rows = data.rows.map((r, i) => {
-        const prev = data.rows[i - 1];
+      const rows = data.rows.map((r) => {
         const check = h("input", { type: "checkbox", "aria-label": `compare ${r.id}`, checked: compareSet.has(r.id), onclick: (e) => { e.stopPropagation(); e.target.checked ? compareSet.add(r.id) : compareSet.delete(r.id); } });
         return h("tr", { class: "row", "data-id": r.id, onclick: () => { location.hash = `#/e/${encodeURIComponent(r.id)}`; } },
           h("td", {}, check), h("td", {}, r.id),
           h("td", {}, r.name, r.pinned ? badge("pinned") : null, r.vetoed ? badge("vetoed") : null),
           h("td", {}, badge(r.status), r.reason ? h("div", { class: "muted" }, r.reason.slice(0, 120)) : null),
-          h("td", { class: "num" }, fmt(r.fitness), prev && lb.sort === "fitness" && r.fitness !== null && prev.fitness !== null && Math.abs(prev.fitness - r.fitness) < 0.01 ? badge("≈ above", "band") : null),
+          h("td", { class: "num" }, fmt(r.fitness)),
           h("td", { class: "num" }, fmt(r.loss)), h("td", { class: "num" }, fmt(r.bench)), h("td", {}, r.probes || "–"), h("td", {}, r.rung || "–"),
           h("td", {}, r.parentId || "–"), h("td", {}, r.createdAt.slice(0, 16).replace("T", " ")),
           extra.map((k) => h("td", { class: "num" }, fmt(r.metrics[k]))));
