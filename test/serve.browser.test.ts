@@ -105,16 +105,20 @@ describe.skipIf(!hasChromium)("archive browser in Chromium", () => {
       await ready(page, "campaign");
       await page.evaluate(() => { (window as unknown as { __sameDocument: boolean }).__sameDocument = true; });
 
-      // The seed trains: its step count moves on the page, pushed by the server.
-      const firstStep = await page.waitForFunction(() => /^\d+\/\d+$/.exec(document.querySelector("#in-flight .step")?.textContent ?? "")?.[0], null, { timeout: 120_000 });
-      const seen = await firstStep.jsonValue();
-      await page.waitForFunction((s) => { const t = document.querySelector("#in-flight .step")?.textContent ?? ""; return /^\d+\/\d+$/.test(t) && t !== s; }, seen, { timeout: 60_000 });
-      await shot(page, "campaign-live");
-
-      // A campaign note with a rule, typed into the UI while the seed runs.
+      // A campaign note with a rule, typed into the UI before the seed finishes (seeds are exempt; the next proposal is not).
       await page.locator('textarea[aria-label="campaign note"]').fill("prefer update=gated_delta");
       await page.locator("#campaign-note").click();
       await page.waitForFunction(() => document.querySelector("#steering-log")?.textContent?.includes("prefer update=gated_delta"), null, { timeout: 10_000 });
+
+      // The seed trains: its step count moves on the page, pushed by the server.
+      // (a step before the last, so a later one must follow)
+      const firstStep = await page.waitForFunction(() => {
+        const m = /^(\d+)\/(\d+)$/.exec(document.querySelector("#in-flight .step")?.textContent ?? "");
+        return m && Number(m[1]) < Number(m[2]) ? m[0] : null;
+      }, null, { timeout: 120_000 });
+      const seen = await firstStep.jsonValue();
+      await page.waitForFunction((s) => { const t = document.querySelector("#in-flight .step")?.textContent ?? ""; return /^\d+\/\d+$/.test(t) && t !== s; }, seen, { timeout: 120_000 });
+      await shot(page, "campaign-live");
 
       // The next candidate trains; veto it from its row.
       await page.waitForFunction(() => {
