@@ -13,6 +13,10 @@ import { importCognition } from "../src/cognition/base.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
 import { readAgentLog } from "../src/llm/log.ts";
 import { judgeScore } from "../src/llm/replies.ts";
+import { FitnessConfig } from "../src/analyst/fitness.ts";
+
+/** The judge term of the default (noise-scaled) fitness: (J - 0.5) * judge_scale noise floors. */
+const judgeTerm = (j: number) => (j - 0.5) * FitnessConfig.parse({}).judge_scale;
 import { genomeKey, SEED_GENOMES } from "../src/contracts/genome.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
 import { reply, startOpenAIServer, type OpenAIServer } from "./support/openaiServer.ts";
@@ -121,7 +125,7 @@ describe("archlab run with LLM agents", () => {
     await read(dir, async (archive) => {
       const x = archive.requireExperiment(e.id);
       expect(x.fitness!.inputs.judge).toBeCloseTo(judgeScore(judge), 10);
-      expect(x.fitness!.terms.judge).toBeCloseTo(judgeScore(judge), 10);
+      expect(x.fitness!.terms.judge).toBeCloseTo(judgeTerm(judgeScore(judge)), 10);
       expect(Object.keys(x.fitness!.terms).sort()).toEqual(["benchmark", "judge", "loss"]);
       expect(x.flaggedCitations).toEqual(["cg0099", "e000777"]);
       const text = (await archive.readText(e.id, "analysis"))!;
@@ -255,7 +259,7 @@ describe("archlab run with LLM agents", () => {
     expect(script.calls()).toEqual(["researcher", "novelty", "judge", "judge", "analyst", "analyst", "summariser"]);
     expect(e).toMatchObject({ proposer: "llm", status: "done" });
     expect(e.agentFailures).toBeUndefined();
-    expect(e.fitness!.terms.judge).toBeCloseTo(judgeScore(judge), 10);
+    expect(e.fitness!.terms.judge).toBeCloseTo(judgeTerm(judgeScore(judge)), 10);
     expect(script.requests("judge").map((r) => r.status)).toEqual([429, 200]);
     const log = readAgentLog(path.join(dir, "runs", e.id, "agents.jsonl"));
     expect(log.map((l) => `${l.role}:${l.outcome}`)).toEqual(["researcher:ok", "novelty:ok", "judge:ok", "analyst:invalid", "analyst:ok", "summariser:ok"]);
