@@ -129,7 +129,7 @@ export function buildApp(view: ArchiveView, opts: ApiOptions): Hono {
     const sorted = view.rows.sorted(q.sort ?? "fitness", q.order === "asc" || q.order === "desc" ? q.order : null, new Set(view.steering.pinned.keys()));
     const result = leaderboard(sorted, {
       status: (q.status ?? "").split(",").filter(Boolean), campaign: q.campaign || null, proposer: q.proposer || null,
-      rung: q.rung || null, matched, limit, offset,
+      rung: q.rung || null, confirmed: q.confirmed || null, matched, limit, offset,
     });
     const metricKeys = new Set<string>();
     for (const r of result.rows) for (const k of Object.keys(r.metrics)) metricKeys.add(k);

@@ -5,6 +5,8 @@
  */
 import { TERMINAL_STATUSES, type Experiment } from "../contracts/experiment.ts";
 import { keyNumbers } from "../analyst/keyNumbers.ts";
+import { latestVerdict } from "../analyst/confirm.ts";
+import { indistinguishable } from "../analyst/fitness.ts";
 
 export interface Row {
   id: string;
@@ -14,6 +16,10 @@ export interface Row {
   proposer: Experiment["proposer"];
   status: Experiment["status"];
   fitness: number | null;
+  /** The fitness's noise band (± this much), null when unknown. */
+  band: number | null;
+  /** The latest confirmation's verdict on fresh seeds, null when never confirmed. */
+  confirmed: string | null;
   loss: number | null;
   bench: number | null;
   probes: string | null;
@@ -32,7 +38,7 @@ export function rowOf(e: Experiment): Row {
   const rung = stages.length ? stages[stages.length - 1]! : null;
   return {
     id: e.id, name: e.name, parentId: e.parentId, campaign: e.campaign, proposer: e.proposer, status: e.status,
-    fitness: e.fitness?.value ?? null, loss: k.loss, bench: k.benchmark,
+    fitness: e.fitness?.value ?? null, band: e.fitness?.band ?? null, confirmed: latestVerdict(e), loss: k.loss, bench: k.benchmark,
     probes: k.probesTotal === null ? null : `${k.probesPassed}/${k.probesTotal}`, rung, mode: e.mode ?? null,
     reason: e.reason, createdAt: e.createdAt, metrics: rung ? { ...e.stages[rung]!.metrics } : {},
   };
@@ -91,6 +97,8 @@ export interface LeaderboardQuery {
   rung: string | null;
   /** Ids whose name or motivation matched the search (null: no search). */
   matched: ReadonlySet<string> | null;
+  /** Only rows whose latest confirmation has this verdict (e.g. "confirmed better"). */
+  confirmed?: string | null;
   limit: number;
   offset: number;
 }
@@ -129,18 +137,28 @@ export function sortRows(rows: Row[], sort: string, order: "asc" | "desc" | null
   });
 }
 
+/** A page row: `tied` when its fitness is within the noise band of the row above it (after the filters). */
+export type BoardRow = Row & { tied: boolean };
+
+const tiedWith = (r: Row, above: Row | null): boolean =>
+  above !== null && r.fitness !== null && above.fitness !== null &&
+  indistinguishable({ value: r.fitness, band: r.band }, { value: above.fitness, band: above.band });
+
 /** One page of already-sorted rows after the filters, and how many rows pass them. */
-export function leaderboard(sorted: readonly Row[], q: LeaderboardQuery): { total: number; rows: Row[] } {
+export function leaderboard(sorted: readonly Row[], q: LeaderboardQuery): { total: number; rows: BoardRow[] } {
   const statuses = q.status.length ? new Set(q.status) : null;
-  const page: Row[] = [];
+  const page: BoardRow[] = [];
   let total = 0;
+  let above: Row | null = null;
   for (const r of sorted) {
     if (statuses && !statuses.has(r.status)) continue;
     if (q.campaign && r.campaign !== q.campaign) continue;
     if (q.proposer && r.proposer !== q.proposer) continue;
     if (q.rung && r.rung !== q.rung) continue;
     if (q.matched && !q.matched.has(r.id)) continue;
-    if (total >= q.offset && page.length < q.limit) page.push(r);
+    if (q.confirmed && r.confirmed !== q.confirmed) continue;
+    if (total >= q.offset && page.length < q.limit) page.push({ ...r, tied: tiedWith(r, above) });
+    above = r;
     total += 1;
   }
   return { total, rows: page };

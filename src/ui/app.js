@@ -112,7 +112,7 @@
 
   // ---- pages ----------------------------------------------------------------------------------------------------------
   const STATUSES = ["", "done", "rejected", "failed", "proposed", "implemented", "probing", "training", "analysing"];
-  const lb = { sort: "fitness", order: "", status: "", campaign: "", rung: "", proposer: "", q: "", offset: 0 };
+  const lb = { sort: "fitness", order: "", status: "", campaign: "", rung: "", proposer: "", confirmed: "", q: "", offset: 0 };
   const compareSet = new Set();
 
   async function leaderboardPage() {
@@ -131,13 +131,15 @@
         sel("campaign", [["", "any campaign"], ...overview.campaigns.map((c) => [c.id, c.id])]),
         sel("rung", [["", "any rung"], ["probe", "probe"], ["proxy", "proxy"], ["lm", "lm"], ["explore", "explore"], ["verify", "verify"]]),
         sel("proposer", [["", "any proposer"], ...["seed", "mutation", "crossover", "random", "llm", "import"].map((p) => [p, p])]),
+        sel("confirmed", [["", "confirmed or not"], ...["confirmed better", "not confirmed", "confirmed worse"].map((v) => [v, v])]),
         compareBtn),
+      h("p", { class: "muted" }, "± is the fitness's noise band; ≈ marks a fitness within the noise of the row above (not distinguishable). Confirmed: the latest re-training on fresh seeds against the baseline."),
       tableBox,
     );
     async function load() {
       const params = new URLSearchParams(Object.entries({ ...lb, limit: 50 }).filter(([, v]) => v !== ""));
       const data = await api(`/api/leaderboard?${params}`);
-      const cols = [["", null], ["id", "id"], ["name", "name"], ["status", null], ["fitness", "fitness"], ["loss", "loss"], ["bench", "bench"], ["probes", null], ["rung", null], ["parent", null], ["created", "created"]];
+      const cols = [["", null], ["id", "id"], ["name", "name"], ["status", null], ["fitness", "fitness"], ["band", null], ["confirmed", null], ["loss", "loss"], ["bench", "bench"], ["probes", null], ["rung", null], ["parent", null], ["created", "created"]];
       const extra = data.metricKeys.filter((k) => !["loss", "score", "eval_loss"].includes(k)).slice(0, 4);
       const head = h("tr", {}, cols.map(([label, key]) => h("th", {
         class: key ? `sortable${lb.sort === key ? ` sorted ${lb.order || ""}` : ""}` : null,
@@ -149,7 +151,9 @@
           h("td", {}, check), h("td", {}, r.id),
           h("td", {}, r.name, r.pinned ? badge("pinned") : null, r.vetoed ? badge("vetoed") : null),
           h("td", {}, badge(r.status), r.reason ? h("div", { class: "muted" }, r.reason.slice(0, 120)) : null),
-          h("td", { class: "num" }, fmt(r.fitness)),
+          h("td", { class: "num", title: r.tied ? "within the noise band of the row above" : null }, lb.sort === "fitness" && r.tied ? "≈ " : "", fmt(r.fitness)),
+          h("td", { class: "num" }, r.band === null ? "–" : `±${fmt(r.band)}`),
+          h("td", {}, r.confirmed ? badge(r.confirmed, r.confirmed.replace(/ /g, "-")) : "–"),
           h("td", { class: "num" }, fmt(r.loss)), h("td", { class: "num" }, fmt(r.bench)), h("td", {}, r.probes || "–"), h("td", {}, r.rung || "–"),
           h("td", {}, r.parentId || "–"), h("td", {}, r.createdAt.slice(0, 16).replace("T", " ")),
           extra.map((k) => h("td", { class: "num" }, fmt(r.metrics[k]))));
