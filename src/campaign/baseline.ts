@@ -10,6 +10,7 @@ import { writeFileAtomicSync } from "../atomic.ts";
 import { noiseFloorOf, type NoiseFloor } from "../analyst/verdicts.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
+import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
 import { stageSpec } from "../runner/stages.ts";
 import { threadsPerSlot, type CampaignConfig } from "./config.ts";
@@ -25,15 +26,24 @@ export const baselineDir = (archiveDir: string) => path.join(archiveDir, "baseli
 
 /**
  * The baseline's proxy runs for a campaign config: seeds seed .. seed + baseline_seeds - 1 (at least as many
- * as the candidates train on), trained once and cached; their spread is the stage's noise floor.
+ * as the candidates train on), trained once and cached; their spread is the stage's noise floor. `gpu` is the
+ * slot's CUDA device (the child sees only that one, so the spec says "cuda"); undefined trains on the CPU.
+ * Throws a UserError for a missing baseline layer (and, through stageSpec, a missing corpus).
  */
-export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds: readonly number[] = noiseFloorSeeds(config)): RunSpec[] {
+export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds: readonly number[] = noiseFloorSeeds(config), gpu?: string): RunSpec[] {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
+  if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
   return seeds.map((seed) => stageSpec({
     stage: "proxy", layerPath, className: config.baseline.class_name,
     runDir: path.join(baselineDir(archiveDir), "runs", `seed${seed}`), seed,
     memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
+    device: deviceOf(gpu),
   }));
+}
+
+/** The torch device a slot's runs use: the child sees only the slot's GPU (CUDA_VISIBLE_DEVICES). */
+export function deviceOf(gpu: string | undefined): string {
+  return gpu === undefined ? "cpu" : "cuda";
 }
 
 export function noiseFloorSeeds(config: CampaignConfig): number[] {

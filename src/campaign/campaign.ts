@@ -22,19 +22,15 @@ import { propose, type Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { findPython } from "../runner/python.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
-import { stageSpec } from "../runner/stages.ts";
-import { baselineKey, baselineRuns, combineSeeds, noiseFloorSeeds, storeNoiseFloor } from "./baseline.ts";
+import { baselineKey, baselineRuns, baselineSpecs, combineSeeds, deviceOf, storeNoiseFloor } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
-import { slotsOf, threadsPerSlot, untilDeadline, type CampaignConfig } from "./config.ts";
+import { slotsOf, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
 import { failpoint } from "./failpoint.ts";
 import { recordJob, stageRunners, type StageRunners } from "./jobs.ts";
-import fs from "node:fs";
 import { liveWriter } from "./live.ts";
 import { CampaignSteering } from "./steering.ts";
 import path from "node:path";
-import { UserError } from "../errors.ts";
-import { PROJECT_ROOT } from "../paths.ts";
 import { checkDevices } from "../runner/devices.ts";
 import { confirmationPlan, confirmExperiment } from "./confirm.ts";
 import { rerunWhileTied, type RerunEvent } from "./rerun.ts";
@@ -87,7 +83,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
   const slots = slotsOf(config);
   // Checked before the archive is touched: a missing corpus or baseline, a device that is not there.
-  baselineSpecs(path.resolve(config.archive), config, slots[0]);
+  baselineSpecs(path.resolve(config.archive), config, undefined, slots[0]);
   findPython();
   await checkDevices(slots, opts.cudaDevices);
   // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs
@@ -373,23 +369,6 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (value ??= fn());
 }
 
-/** The baseline's run specs (one per noise-floor seed, campaign/baseline.ts noiseFloorSeeds) in `archiveDir`; throws a UserError for a missing corpus. */
-function baselineSpecs(archiveDir: string, config: CampaignConfig, gpu: string | undefined): RunSpec[] {
-  const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
-  if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
-  return noiseFloorSeeds(config).map((seed) => stageSpec({
-    stage: "proxy", layerPath, className: config.baseline.class_name,
-    runDir: path.join(archiveDir, "baselines", "runs", `seed${seed}`), seed,
-    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-    device: deviceOf(gpu),
-  }));
-}
-
-/** The torch device a slot's runs use: the child sees only the slot's GPU (CUDA_VISIBLE_DEVICES). */
-function deviceOf(gpu: string | undefined): string {
-  return gpu === undefined ? "cpu" : "cuda";
-}
-
 /**
  * Seed genomes to propose again: every attempt at the seed ended without a fitness (failed, or done with no
  * baseline to compare with) and it has not been tried in this run yet (so a seed that keeps failing stops the run).
@@ -415,7 +394,7 @@ function nothingToBuildOn(all: readonly Experiment[], running: boolean): string 
 
 /** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
 async function baselineMetrics(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
-  const specs = baselineSpecs(archive.dir, config, gpu);
+  const specs = baselineSpecs(archive.dir, config, undefined, gpu);
   const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
     (spec) => runners("proxy").run(spec, {
       runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox,
