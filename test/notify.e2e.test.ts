@@ -53,7 +53,8 @@ describe("notify and report", () => {
     expect(stop.summary.campaigns.map((c) => c.id)).toEqual([stop.campaign]);
     const doneCount = stop.summary.experiments.done;
     expect(stop.summary.best).toHaveLength(doneCount);
-    if (doneCount) expect(stop.summary.best[0]!.fitness).toBeGreaterThan(0);
+    // Noise-scaled fitness: the seed is the baseline layer, so its fitness sits near 0, either side.
+    if (doneCount) expect(Number.isFinite(stop.summary.best[0]!.fitness)).toBe(true);
     expect(stop.summary.costs.cpuHours).toBeGreaterThan(0);
     expect(JSON.parse(fs.readFileSync(out, "utf8"))).toEqual(stop);
     expect(fs.readFileSync(`${out}.event`, "utf8")).toBe("budget_stop\n");

@@ -78,7 +78,8 @@ describe.each(["SIGKILL", "SIGINT", "SIGTERM"])("%s at each step, then resume", 
       const [seed, child] = all;
       expect(seed!.proposer).toBe("seed");
       expect(seed!.status).toBe("done");
-      expect(seed!.fitness?.value).toBeGreaterThan(0);
+      // Noise-scaled fitness: the seed is the baseline layer, so its fitness sits near 0, either side.
+      expect(Number.isFinite(seed!.fitness?.value)).toBe(true);
       expect(seed!.transitions.map((t) => t.status)).toEqual(expect.arrayContaining(["proposed", "implemented", "probing", "training", "analysing", "done"]));
       expect(child!.parentId).toBe("e000001");
       expect(new Set(all.map((e) => e.genomeKey)).size).toBe(2);
