@@ -50,7 +50,7 @@ function expectFirstRun(run: { exitCode?: number; stdout: string; stderr: string
   expect(run.stderr).not.toMatch(/internal error|exhausted|Error:|\n\s+at /);
   expect(run.exitCode, run.stderr).toBe(0);
   expect(run.stdout).toMatch(/^2 experiments finished; budget of 2 experiments reached/);
-  expect(run.stderr).toMatch(/e000001 delta_net: done fitness [\d.]+/);
+  expect(run.stderr).toMatch(/e000001 delta_net: done fitness -?\d+\.\d+/);
 }
 
 function expectLookAround(outputs: { line: string; exitCode?: number; stdout: string; stderr: string }[]) {
@@ -60,7 +60,7 @@ function expectLookAround(outputs: { line: string; exitCode?: number; stdout: st
   }
   const [ls, show, diff, lineage] = outputs.map((o) => o.stdout);
   expect(ls).toMatch(/^id\s+name\s+parent\s+status\s+fitness/);
-  expect(ls).toMatch(/e000001\s+delta_net\s+-\s+done\s+[\d.]+/);
+  expect(ls).toMatch(/e000001\s+delta_net\s+-\s+done\s+≈?-?\d+\.\d+/); // ≈: within noise of the row above
   expect(ls).toMatch(/e000002\s+\S+\s+e000001\s+/);
   expect(show).toMatch(/e000002/);
   expect(show).toMatch(/motivation/i);

@@ -40,7 +40,7 @@ export const SANDBOX_HOME = "/home/candidate";
 
 /** The full bwrap argument list that wraps `command`. */
 export function sandboxArgs(paths: SandboxPaths, limits: SandboxLimits, opts: { gpu: boolean }, command: string[]): string[] {
-  const readOnly = [...new Set(paths.readOnly.map((p) => path.resolve(p)))].filter((p) => !underUsr(p));
+  const readOnly = [...new Set(paths.readOnly.flatMap(withTarget))].filter((p) => !underUsr(p));
   return [
     ...ISOLATION_FLAGS,
     "--tmpfs", "/tmp",
@@ -71,6 +71,20 @@ function rootDirArgs(name: string): string[] {
     return ["--ro-bind", host, host];
   } catch {
     return [];
+  }
+}
+
+/**
+ * A path and, when it is (or passes through) a symbolic link, where it really is: a checkout whose
+ * experiments/.venv links to another checkout's venv runs with both bound, so the link resolves inside.
+ */
+function withTarget(p: string): string[] {
+  const abs = path.resolve(p);
+  try {
+    const real = fs.realpathSync(abs);
+    return real === abs ? [abs] : [abs, real];
+  } catch {
+    return [abs];
   }
 }
 
