@@ -71,8 +71,12 @@ describe("notify and report", () => {
   }, 300_000);
 
   it("reports runs that time out and a failure spike", async () => {
+    // First the seed and its baseline with the stage's own timeout (a baseline that cannot train stops a campaign
+    // before any candidate runs), then candidates whose proxy runs overstay a 0.2 s timeout, on the same archive.
+    const first = await execa("node", [CLI, "run", campaign("doomed", ["budget: {experiments: 1}", "stages: {proxy: {preset: tiny}}"])], { reject: false, cwd: tmp });
+    expect(first.exitCode, first.stderr).toBe(0);
     const file = campaign("doomed", [
-      "budget: {experiments: 2}", "stages: {proxy: {preset: tiny, timeout_s: 0.2}}",
+      "budget: {experiments: 3}", "stages: {proxy: {preset: tiny, timeout_s: 0.2}}",
       `notify: {webhook: "${url}", error_window: 2}`,
     ]);
     const run = await execa("node", [CLI, "run", file], { reject: false, cwd: tmp });

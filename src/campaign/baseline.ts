@@ -60,7 +60,8 @@ export function selectionSeeds(config: CampaignConfig): number[] {
 export function baselineKey(specs: readonly RunSpec[]): string {
   const hash = createHash("sha256");
   for (const spec of specs) {
-    const { result_path: _r, layer, ...rest } = spec;
+    // The timeout is a limit, not part of what a finished run computes: a campaign that tightens it reuses the cache.
+    const { result_path: _r, timeout_s: _t, layer, ...rest } = spec;
     hash.update(JSON.stringify({ ...rest, layer: { ...layer, path: undefined } }));
     hash.update(fs.readFileSync(layer.path));
   }
