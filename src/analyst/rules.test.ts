@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { syntheticExperiment } from "../archive/fixtures.ts";
-import type { Experiment } from "../contracts/experiment.ts";
+import { summarizeExperiment, type Experiment } from "../contracts/experiment.ts";
 import { computeFitness } from "./fitness.ts";
 import { analyse, geneEffects, leadWeight, preferencesFrom } from "./rules.ts";
 
@@ -63,12 +63,12 @@ describe("the rule-based analyst's verdicts", () => {
   });
 
   it("gene effects: one within-noise help weighs 0; repeated clear helps make a lead", () => {
-    const one = geneEffects([parent, child]);
+    const one = geneEffects([parent, child].map(summarizeExperiment));
     expect(one.get("output_gate=sigmoid")).toMatchObject({ n: 1, verdicts: { better: 0, worse: 0, "within noise": 1 }, weight: 0 });
     expect(preferencesFrom(one)["output_gate=sigmoid"]).toBe(0);
     const parents = [10, 20, 30].map((n) => measured(n, null, 0.60, 1.64, null));
     const helps = parents.map((p, i) => measured(11 + 10 * i, p.id, 0.63, 1.60, gate));
-    const many = geneEffects([...parents, ...helps]).get("output_gate=sigmoid")!;
+    const many = geneEffects([...parents, ...helps].map(summarizeExperiment)).get("output_gate=sigmoid")!;
     expect(many.verdicts.better).toBe(3);
     expect(many.weight).toBeGreaterThan(0);
     expect(many.weight).toBeLessThan(many.fitness);

@@ -4,7 +4,7 @@
  * the experience the proposer reads. Every comparison is a noise-aware verdict (verdicts.ts): a difference
  * inside the stage's noise band is `within noise`, never "helped". Pure functions over records.
  */
-import type { Experiment, Fitness } from "../contracts/experiment.ts";
+import type { Experiment, ExperimentSummary, Fitness } from "../contracts/experiment.ts";
 import { prefKey, type GeneName, type Preferences } from "../contracts/genome.ts";
 import { DEFAULT_K, describeJudged, floorOf, judgeMetric, type Judged, type NoiseVerdict } from "./verdicts.ts";
 
@@ -24,7 +24,7 @@ function samplesOf(exp: Experiment): number {
 }
 
 /** Fitness a vs b: the difference, the band sqrt(band_a^2 + band_b^2) and the verdict (higher is better). */
-export function judgeFitness(a: Fitness, b: Fitness): Judged {
+export function judgeFitness(a: Pick<Fitness, "value" | "band">, b: Pick<Fitness, "value" | "band">): Judged {
   const band = a.band == null || b.band == null ? null : Math.hypot(a.band, b.band);
   const difference = a.value - b.value;
   const verdict: NoiseVerdict = band === null || Math.abs(difference) <= band ? "within noise" : difference > 0 ? "better" : "worse";
@@ -40,8 +40,6 @@ export interface GeneEffect {
   verdicts: Record<NoiseVerdict, number>;
   /** What the proposer reads: the mean shrunk toward 0 by its uncertainty (leadWeight). */
   weight: number;
-  /** Mean child-minus-parent change per metric (signed as measured). */
-  metrics: Record<string, number>;
 }
 
 /**
@@ -64,35 +62,27 @@ export function leadWeight(deltas: readonly number[], noise: readonly (number | 
   return Math.sign(mean) * Math.max(0, Math.abs(mean) - (k * s) / Math.sqrt(n));
 }
 
+/** What gene effects read of each experiment: all on the archive's summaries (no body read). */
+export type EffectSource = Pick<ExperimentSummary, "id" | "parentId" | "change" | "fitness" | "fitnessBand">;
+
 /** Per gene-value effects over every finished single-gene mutation in the archive. */
-export function geneEffects(experiments: readonly Experiment[]): Map<string, GeneEffect> {
+export function geneEffects(experiments: readonly EffectSource[]): Map<string, GeneEffect> {
   const byId = new Map(experiments.map((e) => [e.id, e]));
-  const acc = new Map<string, { deltas: number[]; noise: (number | null)[]; verdicts: Record<NoiseVerdict, number>; metrics: Map<string, number[]> }>();
+  const acc = new Map<string, { deltas: number[]; noise: (number | null)[]; verdicts: Record<NoiseVerdict, number> }>();
   for (const child of experiments) {
     const parent = child.parentId ? byId.get(child.parentId) : undefined;
     const change = child.change as { gene?: string; to?: unknown } | null;
     if (!parent || !change?.gene || child.fitness === null || parent.fitness === null) continue;
     const key = prefKey(change.gene as GeneName, change.to);
-    const a = acc.get(key) ?? { deltas: [] as number[], noise: [] as (number | null)[], verdicts: { better: 0, worse: 0, "within noise": 0 }, metrics: new Map<string, number[]>() };
-    const judged = judgeFitness(child.fitness, parent.fitness);
+    const a = acc.get(key) ?? { deltas: [] as number[], noise: [] as (number | null)[], verdicts: { better: 0, worse: 0, "within noise": 0 } };
+    const judged = judgeFitness({ value: child.fitness, band: child.fitnessBand }, { value: parent.fitness, band: parent.fitnessBand });
     a.deltas.push(judged.difference);
     a.noise.push(judged.floor);
     a.verdicts[judged.verdict] += 1;
-    const before = finalMetrics(parent);
-    for (const [metric, value] of Object.entries(finalMetrics(child))) {
-      if (before[metric] !== undefined) a.metrics.set(metric, [...(a.metrics.get(metric) ?? []), value - before[metric]!]);
-    }
     acc.set(key, a);
   }
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  return new Map([...acc].map(([key, a]) => [key, {
-    key,
-    n: a.deltas.length,
-    fitness: mean(a.deltas),
-    verdicts: a.verdicts,
-    weight: leadWeight(a.deltas, a.noise),
-    metrics: Object.fromEntries([...a.metrics].map(([m, ds]) => [m, mean(ds)])),
-  }]));
+  return new Map([...acc].map(([key, a]) => [key, { key, n: a.deltas.length, fitness: mean(a.deltas), verdicts: a.verdicts, weight: leadWeight(a.deltas, a.noise) }]));
 }
 
 /** What the proposer reads: each gene value's lead weight (noise-shrunk effect, in fitness units). */

@@ -117,7 +117,8 @@ export class Archive extends ArchiveContent {
     return this.#lock?.info ?? null;
   }
 
-  stats(): { experiments: number; seq: number; snapshotBytes: number; journalBytes: number } {
+  /** Sizes, and `bodyReads`: experiment bodies read from disk so far (hot paths should read summaries instead). */
+  stats(): { experiments: number; seq: number; snapshotBytes: number; journalBytes: number; bodyReads: number } {
     return { experiments: this.#store.summaries().length, ...this.#store.stats() };
   }
 
@@ -218,7 +219,7 @@ export class Archive extends ArchiveContent {
     return this.#store.summaries().length;
   }
 
-  /** The in-memory summaries (id, name, parent, campaign, proposer, status, fitness, keys, createdAt), oldest first. */
+  /** The in-memory summaries (contracts/experiment.ts: status, parent, fitness and band, genome, change, keys, ...), oldest first. */
   summaries(): readonly ExperimentSummary[] {
     return this.#store.summaries();
   }

@@ -6,8 +6,9 @@
  * Files in the archive directory:
  * - `db.json` (lowdb; written via steno, temp file + rename, then fsync'd): `{schema, seq, experimentsFile,
  *   experiments, campaigns, ledger, notes, counters}`. `experiments` holds one small *summary* per experiment
- *   (id, name, parent, campaign, proposer, status, fitness value, genome key, fingerprint, createdAt) with
- *   `at: [offset, length]`, where its full record sits in `experimentsFile`.
+ *   (id, name, parent, campaign, proposer, status, fitness value and band, genome, genome key, change,
+ *   fingerprint, createdAt: contracts/experiment.ts) with `at: [offset, length]`, where its full record sits in
+ *   `experimentsFile`. Summaries from before genome/change/band were kept are rebuilt from the bodies on open.
  * - `experiments.<seq>.jsonl`: the full experiment records as of that snapshot, one JSON object per line.
  * - `journal.jsonl`: a header `{"journal":"archlab.journal/1","base":S}`, then one op per line, each written and
  *   fdatasync'd before the call returns: `{"seq":n,"op":"put","table":"experiments","record":{...}}` (an upsert
@@ -29,7 +30,7 @@ import path from "node:path";
 import type { Adapter } from "lowdb";
 import { DataFile } from "lowdb/node";
 import { z } from "zod";
-import { ARCHIVE_SCHEMA } from "../contracts/experiment.ts";
+import { ARCHIVE_SCHEMA, summarizeExperiment, type ExperimentSummary as SummaryFields } from "../contracts/experiment.ts";
 import { firstIssue, UserError } from "../errors.ts";
 import { fsyncPath, writeFileAtomicSync } from "../atomic.ts";
 import { ArchiveCorruptError } from "./errors.ts";
@@ -52,18 +53,8 @@ export interface StoredRecord {
   readonly [key: string]: unknown;
 }
 
-/** What the store keeps in memory per experiment: enough to filter, rank and index without the body. */
-export interface ExperimentSummary {
-  id: string;
-  name: string;
-  parentId: string | null;
-  campaign: string;
-  proposer: string;
-  status: string;
-  fitness: number | null;
-  genomeKey: string | null;
-  fingerprint: string | null;
-  createdAt: string;
+/** What the store keeps in memory per experiment (contracts/experiment.ts), with where its body is. */
+export interface ExperimentSummary extends SummaryFields {
   /** [byte offset, byte length] of the full record in the snapshot's experiments file; null if not there yet. */
   at: [number, number] | null;
 }
@@ -108,22 +99,12 @@ export function emptyData(): ArchiveData {
 
 /** The summary of a full experiment record (read defensively: the archive validates the record itself). */
 export function summarize(record: StoredRecord, at: [number, number] | null = null): ExperimentSummary {
-  const str = (value: unknown) => (typeof value === "string" ? value : "");
-  const strOrNull = (value: unknown) => (typeof value === "string" ? value : null);
-  const fitness = (record.fitness as { value?: unknown } | null | undefined)?.value;
-  return {
-    id: record.id,
-    name: str(record.name),
-    parentId: strOrNull(record.parentId),
-    campaign: str(record.campaign),
-    proposer: str(record.proposer),
-    status: str(record.status),
-    fitness: typeof fitness === "number" && Number.isFinite(fitness) ? fitness : null,
-    genomeKey: strOrNull(record.genomeKey),
-    fingerprint: strOrNull(record.fingerprint),
-    createdAt: str(record.createdAt),
-    at,
-  };
+  return { ...summarizeExperiment(record), at };
+}
+
+/** Whether a summary from db.json predates the fields the proposers read (genome, change, fitnessBand). */
+export function summaryIsOld(summary: ExperimentSummary): boolean {
+  return !("genome" in summary && "change" in summary && "fitnessBand" in summary);
 }
 
 export interface StoreOptions {

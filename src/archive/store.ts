@@ -7,7 +7,7 @@ import path from "node:path";
 import { Low } from "lowdb";
 import { ArchiveCorruptError } from "./errors.ts";
 import {
-  EXPERIMENTS_FILE, JOURNAL_FILE, JournalAdapter, TABLES, emptyData, summarize,
+  EXPERIMENTS_FILE, JOURNAL_FILE, JournalAdapter, TABLES, emptyData, summarize, summaryIsOld,
   type ArchiveData, type ExperimentSummary, type Op, type OpBody, type SmallTable, type StoreOptions, type StoredRecord, type Table,
 } from "./journal.ts";
 
@@ -37,6 +37,10 @@ export class JournalStore {
   readonly #dirty = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Experiment bodies read from the experiments file (cache misses): what a hot path should keep near zero. */
+  #bodyReads = 0;
+  /** Summaries rebuilt from bodies on open (an older db.json): a writer writes them back on close. */
+  #upgraded = false;
 
   private constructor(low: Low<ArchiveData>, adapter: JournalAdapter, opts: StoreOptions) {
     this.#low = low;
@@ -47,6 +51,13 @@ export class JournalStore {
     this.#ratio = opts.compactRatio ?? 0.1;
     for (const table of TABLES) this.#positions.set(table, indexTable(low.data[table]));
     const data = low.data;
+    // A snapshot from before summaries carried genome, change and the fitness band: rebuilt once from the bodies
+    // (the next compaction writes them to db.json).
+    data.experiments.forEach((summary, i) => {
+      if (!summaryIsOld(summary) || !summary.at) return;
+      data.experiments[i] = summarize(adapter.readRecord(summary.id, summary.at) as StoredRecord, summary.at);
+      this.#upgraded = true;
+    });
     for (const op of adapter.pendingOps) {
       if (op.seq <= data.seq) continue; // already in the snapshot (a crash between db.json and the journal)
       if (op.seq !== data.seq + 1) {
@@ -79,8 +90,8 @@ export class JournalStore {
     return this.#low.data.seq;
   }
 
-  stats(): { seq: number; snapshotBytes: number; journalBytes: number } {
-    return { seq: this.seq, snapshotBytes: this.#adapter.snapshotBytes, journalBytes: this.#adapter.journalBytes };
+  stats(): { seq: number; snapshotBytes: number; journalBytes: number; bodyReads: number } {
+    return { seq: this.seq, snapshotBytes: this.#adapter.snapshotBytes, journalBytes: this.#adapter.journalBytes, bodyReads: this.#bodyReads };
   }
 
   /** Experiment summaries, in insertion order (do not mutate). */
@@ -178,7 +189,7 @@ export class JournalStore {
       if (this.#closed) return;
       this.#closed = true;
       try {
-        const pending = this.#low.data.seq > this.#adapter.journal.base;
+        const pending = this.#low.data.seq > this.#adapter.journal.base || this.#upgraded;
         if (this.#writable && pending && opts.compact !== false) await this.#compact();
       } finally {
         this.#adapter.closeJournal();
@@ -194,6 +205,7 @@ export class JournalStore {
     if (!summary) return undefined;
     if (!summary.at) throw new ArchiveCorruptError(`archive ${this.#label}: experiment ${id} has no stored record`);
     const record = this.#adapter.readRecord(id, summary.at);
+    this.#bodyReads += 1;
     if (typeof record !== "object" || record === null || (record as { id?: unknown }).id !== id) {
       throw new ArchiveCorruptError(`archive ${this.#label}: the stored record of experiment ${id} does not carry its id`);
     }

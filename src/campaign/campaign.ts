@@ -10,7 +10,6 @@ import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
 import type { ProgressEvent } from "../contracts/result.ts";
 import type { SteeringAction } from "../contracts/steering.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
-import { geneEffects, preferencesFrom } from "../analyst/rules.ts";
 import { Archive } from "../archive/archive.ts";
 import { Gate } from "../gate/gate.ts";
 import { BudgetExceeded } from "../llm/budget.ts";
@@ -18,7 +17,7 @@ import type { LlmUsage } from "../llm/log.ts";
 import type { Env } from "../llm/model.ts";
 import { genomeKey, SEED_GENOMES } from "../contracts/genome.ts";
 import { planWithLlm, type ArchiveReader } from "../researcher/llmResearcher.ts";
-import { propose, type Proposal } from "../researcher/propose.ts";
+import type { Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { findPython } from "../runner/python.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
@@ -34,6 +33,7 @@ import path from "node:path";
 import { checkDevices } from "../runner/devices.ts";
 import { confirmationPlan, confirmExperiment } from "./confirm.ts";
 import { rerunWhileTied, type RerunEvent } from "./rerun.ts";
+import { proposalStep } from "./proposal.ts";
 
 export type CampaignEvent =
   | { type: "start"; campaign: Campaign; resumed: number }
@@ -121,7 +121,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       return null;
     };
 
-    const rng = seededRng(config.seed + archive.experiments().length);
+    const rng = seededRng(config.seed + archive.count());
     const free = slots.map((_, i) => i);
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
@@ -202,20 +202,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       const resume = unfinished.shift();
       if (resume) return resume;
       if (budgetStop()) return null;
-      const all = archive.experiments();
-      const effects = geneEffects(all);
-      const taken = gate.takenKeys(); // from the summaries: no body read
-      for (const key of retryableSeeds(all, seedsTried)) taken.delete(key); // a dead seed is proposed again
-      const offline = () => propose(steering.sampleable(all), effects, preferencesFrom(effects), taken, {
-        kind: config.proposer.kind, crossoverRate: config.proposer.crossover_rate, temperature: config.proposer.temperature,
-        seeds: config.proposer.seeds, sampling: config.proposer.sampling, steer: steering.proposer(),
-      }, rng);
+      const { taken, offline, whyNothing } = proposalStep(archive, gate, steering, config, seedsTried, rng); // summaries, no bodies
       const seedsLeft = config.proposer.seeds.some((s) => !taken.has(genomeKey(SEED_GENOMES[s]!)));
       const steered = steering.contextText();
       if (!agents || seedsLeft) {
         const proposal = offline();
         if (!proposal) {
-          blocked = nothingToBuildOn(all, queue.pending + queue.size > 0);
+          blocked = whyNothing(queue.pending + queue.size > 0);
           return null;
         }
         if (proposal.proposer === "seed") seedsTried.add(proposal.genomeKey);
@@ -367,29 +360,6 @@ function gpuHours(experiments: readonly Experiment[]): number {
 function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
   return () => (value ??= fn());
-}
-
-/**
- * Seed genomes to propose again: every attempt at the seed ended without a fitness (failed, or done with no
- * baseline to compare with) and it has not been tried in this run yet (so a seed that keeps failing stops the run).
- */
-function retryableSeeds(all: readonly Experiment[], triedThisRun: ReadonlySet<string>): Set<string> {
-  const bySeed = new Map<string, Experiment[]>();
-  for (const e of all) if (e.proposer === "seed" && e.genomeKey) bySeed.set(e.genomeKey, [...(bySeed.get(e.genomeKey) ?? []), e]);
-  const out = new Set<string>();
-  for (const [key, tries] of bySeed) {
-    const dead = tries.every((e) => TERMINAL_STATUSES.includes(e.status) && !e.fitness);
-    if (dead && !triedThisRun.has(key)) out.add(key);
-  }
-  return out;
-}
-
-/** Why the proposer has nothing: null when the design space is really exhausted (or experiments are still running). */
-function nothingToBuildOn(all: readonly Experiment[], running: boolean): string | null {
-  if (running || all.some((e) => e.status === "done" && e.fitness)) return null;
-  const seed = all.filter((e) => e.proposer === "seed").at(-1);
-  if (!seed) return null;
-  return `no finished experiment with a fitness to build on: seed ${seed.id} (${seed.name}) ended ${seed.status}${seed.reason ? ` (${seed.reason})` : " without a fitness"}; see \`archlab show ${seed.id}\``;
 }
 
 /** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */

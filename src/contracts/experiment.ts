@@ -185,3 +185,52 @@ export const Note = z.object({
   pinned: z.boolean(),
 });
 export type Note = z.infer<typeof Note>;
+
+/**
+ * What the archive keeps in memory per experiment, without reading its body: enough to filter, rank and index,
+ * and for the proposers' policies (parent sampling, gene effects, seed retry) to run on summaries alone.
+ * Statuses and proposers are plain strings here: a summary is read defensively, the body is what is validated.
+ */
+export interface ExperimentSummary {
+  id: string;
+  name: string;
+  parentId: string | null;
+  campaign: string;
+  proposer: string;
+  status: string;
+  /** The fitness value, null when there is none. */
+  fitness: number | null;
+  /** The fitness's noise band (Fitness.band), null when there is no fitness or no band. */
+  fitnessBand: number | null;
+  genome: Record<string, unknown> | null;
+  genomeKey: string | null;
+  /** What changed relative to the parent (Experiment.change). */
+  change: Record<string, unknown> | null;
+  fingerprint: string | null;
+  createdAt: string;
+}
+
+/** The summary of a record (an Experiment, or a stored record read defensively: odd fields become null/""). */
+export function summarizeExperiment(record: { readonly id: string; readonly [key: string]: unknown }): ExperimentSummary {
+  const str = (value: unknown) => (typeof value === "string" ? value : "");
+  const strOrNull = (value: unknown) => (typeof value === "string" ? value : null);
+  const obj = (value: unknown) => (typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : null);
+  const num = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : null);
+  const fitness = obj(record.fitness);
+  const value = num(fitness?.value);
+  return {
+    id: record.id,
+    name: str(record.name),
+    parentId: strOrNull(record.parentId),
+    campaign: str(record.campaign),
+    proposer: str(record.proposer),
+    status: str(record.status),
+    fitness: value,
+    fitnessBand: value === null ? null : num(fitness?.band),
+    genome: obj(record.genome),
+    genomeKey: strOrNull(record.genomeKey),
+    change: obj(record.change),
+    fingerprint: strOrNull(record.fingerprint),
+    createdAt: str(record.createdAt),
+  };
+}

@@ -6,7 +6,7 @@
  * with the repeats shown, a bounded number of times. Model failures come back as values, never as throws
  * (BudgetExceeded and aborts do throw: the campaign stops on them).
  */
-import type { AgentFailure, Experiment, ProposalMode } from "../contracts/experiment.ts";
+import { summarizeExperiment, type AgentFailure, type Experiment, type ProposalMode } from "../contracts/experiment.ts";
 import type { Archive } from "../archive/archive.ts";
 import type { CognitionBase } from "../cognition/base.ts";
 import { formatCognition } from "../cognition/base.ts";
@@ -74,7 +74,7 @@ export async function planWithLlm(deps: ResearcherDeps): Promise<ResearchOutcome
   const now = deps.now ?? (() => new Date());
   const all = archive.experiments();
   const genomeOnly = !agents.modes.includes("code");
-  const ranked = rankedCandidates(all, { genomeOnly });
+  const ranked = rankedCandidates(all.map(summarizeExperiment), { genomeOnly });
   const selection = selectParent(ranked, deps.sampling, rng);
   if (!selection) return { kind: "none" };
   const byId = new Map(all.map((e) => [e.id, e]));

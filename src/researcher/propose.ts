@@ -1,9 +1,9 @@
 /**
  * The offline researcher (DESIGN §2.2): picks a parent by the sampling policy, changes one gene (or crosses two
  * parents), guided by the measured per-gene effects, and explains the change. No I/O: the campaign passes the
- * archive's records in.
+ * archive's in-memory summaries in (contracts/experiment.ts: genome, parent, status, fitness), no bodies.
  */
-import type { Experiment } from "../contracts/experiment.ts";
+import type { ExperimentSummary } from "../contracts/experiment.ts";
 import type { GeneEffect } from "../analyst/rules.ts";
 import {
   genomeKey, genomeName, GenomeSchema, prefKey, SEED_GENOMES, type GeneChange, type Genome, type Preferences,
@@ -95,20 +95,25 @@ const RATIONALE: Record<string, string> = {
   "chunk_size=64": "large chunks are the most parallel",
 };
 
+/** What parent sampling reads of each experiment (the archive's summaries have it). */
+export type RankSource = Pick<ExperimentSummary, "id" | "parentId" | "status" | "fitness" | "genome">;
+/** What a proposal reads: parent sampling, and the parent's and references' names for the motivation. */
+export type ProposalSource = RankSource & Pick<ExperimentSummary, "name">;
+
 /**
  * Candidates for parent selection: finished experiments with a fitness, best first; only those with a genome
  * unless `genomeOnly` is false (the LLM researcher can build on free-form code too).
  */
-export function rankedCandidates(experiments: readonly Experiment[], opts: { genomeOnly?: boolean } = {}): Candidate[] {
+export function rankedCandidates(experiments: readonly RankSource[], opts: { genomeOnly?: boolean } = {}): Candidate[] {
   const genomeOnly = opts.genomeOnly ?? true;
-  const done = experiments.filter((e) => e.status === "done" && e.fitness && (!genomeOnly || (e.genome && GenomeSchema.safeParse(e.genome).success)));
-  const byParent = new Map<string, Experiment[]>();
+  const done = experiments.filter((e) => e.status === "done" && e.fitness !== null && (!genomeOnly || (e.genome && GenomeSchema.safeParse(e.genome).success)));
+  const byParent = new Map<string, RankSource[]>();
   for (const e of experiments) if (e.parentId) byParent.set(e.parentId, [...(byParent.get(e.parentId) ?? []), e]);
   return done
     .map((e) => {
-      const kids = (byParent.get(e.id) ?? []).filter((k) => k.fitness);
-      const gain = kids.length ? kids.reduce((s, k) => s + k.fitness!.value, 0) / kids.length - e.fitness!.value : null;
-      return { id: e.id, fitness: e.fitness!.value, children: (byParent.get(e.id) ?? []).length, childGain: gain };
+      const kids = (byParent.get(e.id) ?? []).filter((k) => k.fitness !== null);
+      const gain = kids.length ? kids.reduce((s, k) => s + k.fitness!, 0) / kids.length - e.fitness! : null;
+      return { id: e.id, fitness: e.fitness!, children: (byParent.get(e.id) ?? []).length, childGain: gain };
     })
     .sort((a, b) => b.fitness - a.fitness || a.id.localeCompare(b.id));
 }
@@ -118,7 +123,7 @@ export function rankedCandidates(experiments: readonly Experiment[], opts: { gen
  * `taken` holds the genome keys already in the archive or in flight.
  */
 export function propose(
-  experiments: readonly Experiment[], effects: Map<string, GeneEffect>, prefs: Preferences,
+  experiments: readonly ProposalSource[], effects: Map<string, GeneEffect>, prefs: Preferences,
   taken: ReadonlySet<string>, settings: ProposerSettings, rng: Rng,
 ): Proposal | null {
   for (const seed of settings.seeds) {
@@ -191,10 +196,10 @@ function steeredBecause(steer: ProposalSteering | undefined, change: GeneChange,
   return parts.length ? ` Steering: ${parts.join("; ")}.` : "";
 }
 
-function motivate(parent: Experiment, change: GeneChange, effects: Map<string, GeneEffect>, refs: Experiment[]): string {
+function motivate(parent: ProposalSource, change: GeneChange, effects: Map<string, GeneEffect>, refs: ProposalSource[]): string {
   const key = prefKey(change.gene, change.to);
   const lines = [
-    `Change ${change.gene} of ${parent.name} (${parent.id}, fitness ${parent.fitness!.value.toFixed(3)}) from ${String(change.from)} to ${String(change.to)}: ${RATIONALE[key] ?? "an untried value"}.`,
+    `Change ${change.gene} of ${parent.name} (${parent.id}, fitness ${parent.fitness!.toFixed(3)}) from ${String(change.from)} to ${String(change.to)}: ${RATIONALE[key] ?? "an untried value"}.`,
   ];
   const seen = effects.get(key);
   lines.push(seen
@@ -202,6 +207,6 @@ function motivate(parent: Experiment, change: GeneChange, effects: Map<string, G
     : "Experience: this change has not been tried yet; trying it measures its effect.");
   const best = [...effects.values()].filter((e) => e.key.startsWith(`${change.gene}=`) && e.weight > 0).sort((a, b) => b.weight - a.weight)[0];
   if (best && best.key !== key) lines.push(`The strongest lead for ${change.gene} so far is ${best.key.split("=")[1]} (lead weight ${best.weight.toFixed(3)} over ${best.n} trial${best.n === 1 ? "" : "s"}).`);
-  if (refs.length) lines.push(`References: ${refs.map((r) => `${r.name} (${r.id}${r.fitness ? `, ${r.fitness.value.toFixed(3)}` : ""})`).join(", ")}.`);
+  if (refs.length) lines.push(`References: ${refs.map((r) => `${r.name} (${r.id}${r.fitness !== null ? `, ${r.fitness.toFixed(3)}` : ""})`).join(", ")}.`);
   return lines.join(" ");
 }

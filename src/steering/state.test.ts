@@ -7,7 +7,7 @@ import { propose } from "../researcher/propose.ts";
 import { seededRng } from "../researcher/rng.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
 import { SEED_GENOMES, genomeKey } from "../contracts/genome.ts";
-import type { Experiment } from "../contracts/experiment.ts";
+import { summarizeExperiment, type Experiment } from "../contracts/experiment.ts";
 import { appendSteering, readSteering } from "./journal.ts";
 import { foldSteering, notesFor, parseRules, pausedBy, rulesOf } from "./state.ts";
 import { LineTail } from "./tail.ts";
@@ -76,13 +76,14 @@ describe("a steered offline proposal", () => {
     id: "e1", name: "delta_net", parentId: null, status: "done", genome: SEED_GENOMES.delta_net, genomeKey: genomeKey(SEED_GENOMES.delta_net!),
     fitness: { value: 1, inputs: {}, terms: {}, formula: "" },
   } as unknown as Experiment;
+  const summary = summarizeExperiment(seed);
   const settings = { kind: "mutation" as const, crossoverRate: 0, temperature: 0.05, seeds: ["delta_net"], sampling: SamplingConfig.parse({}) };
   it.each([0, 1, 2, 3, 4])("honours prefer and avoid (rng seed %i)", (s) => {
     const taken = new Set([seed.genomeKey!]);
-    const preferred = propose([seed], new Map(), {}, taken, { ...settings, steer: { pinned: [], prefer: [{ gene: "update", value: "gated_delta", source: "note s1" }], avoid: [] } }, seededRng(s));
+    const preferred = propose([summary], new Map(), {}, taken, { ...settings, steer: { pinned: [], prefer: [{ gene: "update", value: "gated_delta", source: "note s1" }], avoid: [] } }, seededRng(s));
     expect(preferred?.genome.update).toBe("gated_delta");
     expect(preferred?.motivation).toMatch(/Steering: a human note \(note s1\) says prefer update=gated_delta/);
-    const avoided = propose([seed], new Map(), {}, taken, { ...settings, steer: { pinned: [], prefer: [], avoid: [{ gene: "output_norm", value: "rms", source: "note s2" }] } }, seededRng(s));
+    const avoided = propose([summary], new Map(), {}, taken, { ...settings, steer: { pinned: [], prefer: [], avoid: [{ gene: "output_norm", value: "rms", source: "note s2" }] } }, seededRng(s));
     expect(avoided?.genome.output_norm).toBe("none"); // the seed has rms: the child must change it
   });
 });
