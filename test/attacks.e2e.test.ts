@@ -17,6 +17,7 @@ const ATTACKS = path.join(PROJECT_ROOT, "test", "fixtures", "attacks");
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
 const KEY = "sk-attack-test-0123456789abcdef";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-attacks-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const bwrap = sandboxAvailable();
 
 function tinySpec(layer: string, runDir: string, kwargs: Record<string, unknown> = {}): RunSpec {
@@ -153,7 +154,9 @@ describe("secrets are redacted from what an unsandboxed run stores", () => {
     const out = path.join(tmp, "environ-unsandboxed");
     const kwargs = {
       secret_file: "/nonexistent", proc_root_target: "/nonexistent/x", loopback_port: 9, unix_socket: "/nonexistent.sock",
-      abstract_socket: "none", survivor_file: path.join(out, "work", "alive"),
+      // unsandboxed, a detached child is not contained: give it a file it cannot open, so it exits at once
+      // instead of outliving the test
+      abstract_socket: "none", survivor_file: "/nonexistent/alive",
     };
     const cli = await execa(process.execPath, [CLI, "evaluate", path.join(ATTACKS, "escape.py"), "--sandbox", "none", "--json", "--out", out, "--kwargs", JSON.stringify(kwargs)],
       { reject: false, env: { OPENAI_API_KEY: KEY }, cwd: tmp });
