@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The harness runs real training in child processes; two cores are shared, so run files one at a time.
     fileParallelism: false,
+    // One private TMPDIR per run, removed at the end (test/support/tmpdir.ts).
+    globalSetup: ["test/support/tmpdir.ts"],
   },
 });
