@@ -8,7 +8,8 @@ import { Archive, DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { formatConfirmation, writeOut } from "./present.ts";
 import { CONFIRM_STAGES, confirmExperiment } from "../campaign/confirm.ts";
 import type { Confirmation } from "../contracts/confirmation.ts";
-import { UserError } from "../errors.ts";
+import { seedCount } from "./flags.ts";
+import { stoppable } from "./signals.ts";
 
 interface ConfirmOptions {
   archive: string;
@@ -27,8 +28,7 @@ export function registerConfirm(program: Command): void {
     .option("--stage <name>", `stage to re-train (${CONFIRM_STAGES.join(", ")})`, "proxy")
     .option("--json", "print the confirmations as JSON")
     .action(async (ids: string[], opts: ConfirmOptions) => {
-      const seeds = Number(opts.seeds);
-      if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new UserError(`--seeds must be an integer from 1 to 100, not "${opts.seeds}"`);
+      const seeds = seedCount(opts.seeds, "--seeds");
       const dir = path.resolve(opts.archive);
       // Every id is checked before anything trains; a missing archive is not created.
       const reader = await Archive.open(dir, { mode: "read" });
@@ -37,26 +37,25 @@ export function registerConfirm(program: Command): void {
       } finally {
         await reader.close();
       }
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      const archive = await Archive.open(dir, { mode: "write" });
       const out: Record<string, Confirmation> = {};
-      try {
-        for (const id of ids) {
-          const c = await confirmExperiment(archive, id, {
-            seeds, stage: opts.stage, signal: controller.signal,
-            onRun: (what, seed) => process.stderr.write(`${id}: training ${what} on fresh seed ${seed}\n`),
-          });
-          out[id] = c;
-          if (!opts.json) writeOut(formatConfirmation(id, c));
+      await stoppable("confirmations finished so far are recorded; the rest are not", async (stop) => {
+        const archive = await Archive.open(dir, { mode: "write" });
+        try {
+          for (const id of ids) {
+            if (stop.by) break;
+            const c = await confirmExperiment(archive, id, {
+              seeds, stage: opts.stage, signal: stop.signal,
+              onRun: (what, seed) => process.stderr.write(`${id}: training ${what} on fresh seed ${seed}\n`),
+            });
+            out[id] = c;
+            if (!opts.json) writeOut(formatConfirmation(id, c));
+          }
+        } finally {
+          await archive.close();
+          const left = ids.filter((id) => !out[id]);
+          if (stop.by && left.length) process.stderr.write(`archlab: to confirm the rest: archlab confirm ${left.join(" ")} --seeds ${seeds} --archive ${opts.archive}\n`);
         }
-      } finally {
-        await archive.close();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
+      });
       if (opts.json) writeOut(JSON.stringify(out, null, 2));
     });
 }

@@ -1,10 +1,10 @@
 /** `archlab run [campaign.yaml]`: a discovery campaign on the archive, resumable, locked and budgeted. */
-import os from "node:os";
 import { Command, Option } from "commander";
 import { loadCampaign, type RunFlags } from "../campaign/config.ts";
 import { runCampaign } from "../campaign/campaign.ts";
 import { progressView } from "./progress.ts";
-import { positiveInt, positiveNumber } from "./flags.ts";
+import { positiveInt, positiveNumber, seedCount } from "./flags.ts";
+import { stoppable } from "./signals.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { Notifier } from "../report/notify.ts";
@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
         llmModel: opts.llmModel,
         maxDollars: num(opts.maxDollars, "--max-dollars"),
         confirmTop: opts.confirm === "0" ? 0 : int(opts.confirm, "--confirm"),
-        confirmSeeds: int(opts.confirmSeeds, "--confirm-seeds"),
+        confirmSeeds: opts.confirmSeeds === undefined ? undefined : seedCount(opts.confirmSeeds, "--confirm-seeds"),
         sandbox: opts.sandbox,
       };
       const loaded = loadCampaign(file, flags);
@@ -64,42 +64,32 @@ export function registerRun(program: Command): void {
       if (!config.llm && process.env.OPENAI_API_KEY) {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
       }
-      const controller = new AbortController();
-      let stoppedBy: NodeJS.Signals | null = null;
-      const stop = (signal: NodeJS.Signals) => {
-        stoppedBy = signal;
-        process.stderr.write(`\narchlab: ${signal}: stopping; unfinished experiments resume on the next run\n`);
-        controller.abort();
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
       const view = progressView();
       const notifier = config.notify ? new Notifier(config.notify, config.archive) : null;
       try {
-        const outcome = await runCampaign({
-          config, signal: controller.signal,
-          onEvent: (e) => {
-            view.onEvent(e);
-            notifier?.onEvent(e);
-          },
+        await stoppable("unfinished experiments resume on the next run", async (stop) => {
+          const outcome = await runCampaign({
+            config, signal: stop.signal,
+            onEvent: (e) => {
+              view.onEvent(e);
+              notifier?.onEvent(e);
+            },
+          });
+          await notifier?.settle();
+          if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
+          else {
+            const held = outcome.confirmed.filter((c) => c.verdict === "confirmed better").length;
+            const confirmed = outcome.confirmed.length ? ` ${held} of ${outcome.confirmed.length} winners confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
+            process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
+          }
+          // A stuck run exits 1 (a stopped one 128 + the signal's number: stoppable).
+          if (outcome.blocked && !stop.by) {
+            process.stderr.write(`archlab: ${outcome.stopReason}\n`);
+            process.exitCode = 1;
+          }
         });
-        await notifier?.settle();
-        if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
-        else {
-          const held = outcome.confirmed.filter((c) => c.verdict === "confirmed better").length;
-          const confirmed = outcome.confirmed.length ? ` ${held} of ${outcome.confirmed.length} winners confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
-          process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
-        }
-        // Scripts and cron tell a stopped or stuck run from a finished one: 128 + signal number, or 1.
-        if (stoppedBy) process.exitCode = 128 + os.constants.signals[stoppedBy as NodeJS.Signals];
-        else if (outcome.blocked) {
-          process.stderr.write(`archlab: ${outcome.stopReason}\n`);
-          process.exitCode = 1;
-        }
       } finally {
         view.close();
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
       }
     });
 }
