@@ -84,7 +84,7 @@ describe("archlab evaluate", () => {
     expect(run.stdout + run.stderr).not.toMatch(/Traceback/);
   });
 
-  it("runs several seeds of the proxy stage against a cached baseline and says whether the difference beats the spread", async () => {
+  it("runs several seeds of the proxy stage against a cached baseline and gives the noise-aware verdict on the difference", async () => {
     const layers = path.join(PROJECT_ROOT, "experiments", "layers");
     const args = ["evaluate", path.join(layers, "linear_attention.py"), "--class", "LinearAttention", "--stage", "proxy",
       "--preset", "tiny", "--seeds", "2", "--seed", "4", "--json", "--baseline-cache", path.join(tmp, "cache")];
@@ -99,7 +99,12 @@ describe("archlab evaluate", () => {
     const perSeed = [0, 1].map((i) => a.results[i].metrics.score - a.baseline.results[i].metrics.score);
     expect(score.difference.mean).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 10);
     expect(score.difference.std).toBeCloseTo(Math.abs(perSeed[0]! - perSeed[1]!) / Math.SQRT2, 10);
-    expect(score.verdict).toBe(Math.abs(score.difference.mean) > score.difference.std ? (score.difference.mean > 0 ? "better" : "worse") : "within spread");
+    // The rule `archlab confirm` and the analyst use: the floor is the baseline's std over the seeds, the band
+    // k = 2 standard errors of the mean paired difference (the pairs' std never below a tenth of the floor).
+    const baseScores = a.baseline.results.map((r: RunResult) => r.metrics.score as number);
+    expect(score.floor).toBeCloseTo(Math.max(Math.abs(baseScores[0] - baseScores[1]) / Math.SQRT2, 1e-3 * Math.abs((baseScores[0] + baseScores[1]) / 2)), 10);
+    expect(score.band).toBeCloseTo((2 * Math.max(score.difference.std, 0.1 * score.floor)) / Math.SQRT2, 10);
+    expect(score.verdict).toBe(Math.abs(score.difference.mean) > score.band ? (score.difference.mean > 0 ? "better" : "worse") : "within noise");
     expect(fs.readdirSync(path.join(tmp, "cache")).filter((f) => f.endsWith(".json"))).toHaveLength(2);
 
     // Again, as a human reads it: the baseline comes from the cache, the candidate's numbers repeat exactly.
@@ -107,7 +112,7 @@ describe("archlab evaluate", () => {
     expect(second.exitCode).toBe(0);
     expect(second.stdout).toMatch(/linear_attention\.py seed 5 · proxy · ok/);
     expect(second.stdout).toMatch(/delta_net\.py \(DeltaNet, seeds 4,5 from the cache\) over seeds 4,5/);
-    expect(second.stdout).toMatch(/score ↑ +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+ +[-+][\d.]+ ± [\d.]+ +(better|worse|within the seed spread)/);
+    expect(second.stdout).toMatch(/score ↑ +[\d.]+ ± [\d.]+ +[\d.]+ ± [\d.]+ +[-+][\d.]+ ± [\d.]+ +(better|worse|within noise) \(band ±[\d.]+\)/);
     expect(second.stderr).not.toMatch(/baseline delta_net/);
     const b = JSON.parse(fs.readFileSync(path.join(tmp, "b", "seed5", "result.json"), "utf8"));
     expect(b.metrics).toEqual(a.results[1].metrics);

@@ -7,7 +7,7 @@ import type { ConfirmationMetric, ConfirmationVerdict } from "../contracts/confi
 import type { Experiment } from "../contracts/experiment.ts";
 import type { RunResult } from "../contracts/result.ts";
 import { compareToBaseline } from "./seeds.ts";
-import { confirmationVerdict, DEFAULT_K, pairedVerdict, type NoiseFloor } from "./verdicts.ts";
+import { confirmationVerdict, DEFAULT_K, type NoiseFloor } from "./verdicts.ts";
 
 export const DECIDING_METRICS = ["score", "eval_loss"];
 
@@ -28,14 +28,11 @@ export function judgeConfirmation(
   const seeds = candidate.map((r) => r.env.seed);
   const value = (results: readonly RunResult[], metric: string) =>
     seeds.map((s) => results.find((r) => r.env.seed === s)?.metrics[metric]).filter((v): v is number => typeof v === "number");
-  const metrics = compareToBaseline(candidate, baseline).map((row): ConfirmationMetric => {
-    const j = pairedVerdict(row.metric, row.difference, floor?.metrics[row.metric]?.std ?? null, k);
-    return {
-      metric: row.metric, higherIsBetter: row.higherIsBetter,
-      candidate: value(candidate, row.metric), baseline: value(baseline, row.metric),
-      mean: row.difference.mean, std: row.difference.std, floor: j.floor, band: j.band, verdict: j.verdict,
-    };
-  });
+  const metrics = compareToBaseline(candidate, baseline, floor, k).map((row): ConfirmationMetric => ({
+    metric: row.metric, higherIsBetter: row.higherIsBetter,
+    candidate: value(candidate, row.metric), baseline: value(baseline, row.metric),
+    mean: row.difference.mean, std: row.difference.std, floor: row.floor, band: row.band, verdict: row.verdict,
+  }));
   const deciding = metrics.filter((m) => DECIDING_METRICS.includes(m.metric));
   return { verdict: confirmationVerdict(deciding), metrics };
 }

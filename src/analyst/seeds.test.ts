@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../contracts/result.ts";
-import { compareToBaseline, higherIsBetter, spread } from "./seeds.ts";
+import { compareToBaseline, floorOfRuns, higherIsBetter, spread } from "./seeds.ts";
 
 function result(seed: number, metrics: Record<string, number | null>, status: RunResult["status"] = "ok"): RunResult {
   return {
@@ -24,37 +24,47 @@ describe("higherIsBetter", () => {
 
 describe("compareToBaseline", () => {
   const baseline = [result(0, { score: 0.50, eval_loss: 2.0 }), result(1, { score: 0.60, eval_loss: 2.2 }), result(2, { score: 0.55, eval_loss: 2.1 })];
+  // The stage's noise floor: the baseline's std over its seeds (score 0.05, eval_loss 0.1).
+  const floor = floorOfRuns(baseline);
 
   it("pairs seeds: a steady gain smaller than the between-seed spread still counts", () => {
     // Seeds differ by 0.1 from each other, yet the candidate beats the baseline by 0.02 +- 0.005 on every seed.
     const candidate = [result(0, { score: 0.52 }), result(1, { score: 0.625 }), result(2, { score: 0.565 })];
-    const [score] = compareToBaseline(candidate, baseline);
+    const [score] = compareToBaseline(candidate, baseline, floor);
     expect(score!.metric).toBe("score");
     expect(score!.difference.mean).toBeCloseTo(0.02, 10);
     expect(score!.difference.std).toBeCloseTo(0.005, 10);
+    expect(score!.floor).toBeCloseTo(0.05, 10);
+    expect(score!.band).toBeCloseTo((2 * 0.005) / Math.sqrt(3), 10); // k standard errors of the mean pair
     expect(score!.verdict).toBe("better");
   });
 
-  it("calls a difference inside the spread of per-seed differences 'within spread'", () => {
-    const candidate = [result(0, { score: 0.55 }), result(1, { score: 0.56 }), result(2, { score: 0.58 })];
-    expect(compareToBaseline(candidate, baseline)[0]!.verdict).toBe("within spread");
+  it("calls a difference inside the noise band of the paired differences 'within noise'", () => {
+    const candidate = [result(0, { score: 0.50 }), result(1, { score: 0.63 }), result(2, { score: 0.586 })]; // +0.022 ± 0.019
+    const [score] = compareToBaseline(candidate, baseline, floor);
+    expect(score!.difference.mean).toBeGreaterThan(score!.difference.std!); // the old "beats the seed spread" rule said better
+    expect(score!.verdict).toBe("within noise");
   });
 
   it("knows a lower loss is better", () => {
     const candidate = [result(0, { eval_loss: 1.8 }), result(1, { eval_loss: 2.0 }), result(2, { eval_loss: 1.95 })];
-    const [loss] = compareToBaseline(candidate, baseline);
+    const [loss] = compareToBaseline(candidate, baseline, floor);
     expect(loss!.metric).toBe("eval_loss");
     expect(loss!.verdict).toBe("better");
-    expect(compareToBaseline(baseline, candidate).find((r) => r.metric === "eval_loss")!.verdict).toBe("worse");
+    expect(compareToBaseline(baseline, candidate, floor).find((r) => r.metric === "eval_loss")!.verdict).toBe("worse");
   });
 
-  it("says 'one seed' instead of guessing when there is no spread", () => {
-    expect(compareToBaseline([result(0, { score: 0.9 })], baseline)[0]!.verdict).toBe("one seed");
+  it("one seed: the floor's band for one run each; without a floor, no evidence either way", () => {
+    const [withFloor] = compareToBaseline([result(0, { score: 0.9 })], baseline, floor);
+    expect(withFloor!.band).toBeCloseTo(2 * 0.05 * Math.SQRT2, 10);
+    expect(withFloor!.verdict).toBe("better");
+    const [alone] = compareToBaseline([result(0, { score: 0.9 })], [baseline[0]!], floorOfRuns([baseline[0]!]));
+    expect(alone).toMatchObject({ floor: null, band: null, verdict: "within noise" });
   });
 
   it("uses only seeds both sides finished, and skips metrics the baseline lacks", () => {
     const candidate = [result(0, { score: 0.6, "new/acc": 1 }), result(1, { score: null }), result(7, { score: 0.9 }), result(2, { score: 0.7 }, "failed")];
-    const rows = compareToBaseline(candidate, baseline);
+    const rows = compareToBaseline(candidate, baseline, floor);
     expect(rows.map((r) => r.metric)).toEqual(["score"]);
     expect(rows[0]!.difference).toEqual({ mean: expect.closeTo(0.1, 10), std: null, n: 1 });
   });

@@ -1,10 +1,11 @@
 /**
  * Seed spread (issue: proxy-stage variance): a candidate and the baseline run on the same seeds see the same
- * data and initial draws, so each metric is compared per seed, and a difference counts only when its mean is
- * larger than the spread of the per-seed differences. Pure: results in, comparison rows out.
+ * data and initial draws, so each metric is compared per seed, and the mean paired difference gets the same
+ * noise-aware verdict `archlab confirm` and the analyst give (verdicts.ts pairedVerdict: `better` / `worse`
+ * beyond the noise band, else `within noise`). Pure: results in, comparison rows out.
  */
 import type { RunResult } from "../contracts/result.ts";
-import { higherIsBetter } from "./verdicts.ts";
+import { DEFAULT_K, higherIsBetter, noiseFloorOf, pairedVerdict, type NoiseFloor, type NoiseVerdict } from "./verdicts.ts";
 
 export interface Spread {
   mean: number;
@@ -13,8 +14,6 @@ export interface Spread {
   n: number;
 }
 
-export type Verdict = "better" | "worse" | "within spread" | "one seed";
-
 export interface MetricComparison {
   metric: string;
   higherIsBetter: boolean;
@@ -22,7 +21,11 @@ export interface MetricComparison {
   baseline: Spread;
   /** Mean and spread of (candidate - baseline) over the seeds both have. */
   difference: Spread;
-  verdict: Verdict;
+  /** The stage's noise floor for the metric (the baseline's std over seeds); null when unknown (one seed). */
+  floor: number | null;
+  /** |difference.mean| must exceed this to count; null without a floor or a spread. */
+  band: number | null;
+  verdict: NoiseVerdict;
 }
 
 export { higherIsBetter } from "./verdicts.ts";
@@ -44,10 +47,12 @@ function metricBySeed(results: readonly RunResult[], metric: string): Map<number
 }
 
 /**
- * One row per metric both sides report on at least one shared seed, `score` and `eval_loss` first.
- * A difference is "better"/"worse" only when |mean difference| exceeds the std of the per-seed differences.
+ * One row per metric both sides report on at least one shared seed, `score` and `eval_loss` first. The
+ * verdict is pairedVerdict's on the mean per-seed difference, with `floor` the stage's noise floor.
  */
-export function compareToBaseline(candidate: readonly RunResult[], baseline: readonly RunResult[]): MetricComparison[] {
+export function compareToBaseline(
+  candidate: readonly RunResult[], baseline: readonly RunResult[], floor: NoiseFloor | null, k = DEFAULT_K,
+): MetricComparison[] {
   const names = new Set(candidate.flatMap((r) => Object.keys(r.metrics)));
   const order = (m: string) => (m === "score" ? 0 : m === "eval_loss" ? 1 : 2);
   const rows: MetricComparison[] = [];
@@ -57,20 +62,19 @@ export function compareToBaseline(candidate: readonly RunResult[], baseline: rea
     const shared = [...mine.keys()].filter((seed) => theirs.has(seed)).sort((a, b) => a - b);
     if (shared.length === 0) continue;
     const difference = spread(shared.map((seed) => mine.get(seed)! - theirs.get(seed)!));
-    const up = higherIsBetter(metric);
+    const judged = pairedVerdict(metric, difference, floor?.metrics[metric]?.std ?? null, k);
     rows.push({
-      metric, higherIsBetter: up,
+      metric, higherIsBetter: higherIsBetter(metric),
       candidate: spread(shared.map((seed) => mine.get(seed)!)),
       baseline: spread(shared.map((seed) => theirs.get(seed)!)),
-      difference,
-      verdict: verdictOf(difference, up),
+      difference, floor: judged.floor, band: judged.band, verdict: judged.verdict,
     });
   }
   return rows;
 }
 
-function verdictOf(difference: Spread, up: boolean): Verdict {
-  if (difference.std === null) return "one seed";
-  if (Math.abs(difference.mean) <= difference.std) return "within spread";
-  return difference.mean > 0 === up ? "better" : "worse";
+/** The noise floor a set of baseline runs gives (their per-metric std over seeds); null with fewer than two. */
+export function floorOfRuns(baseline: readonly RunResult[]): NoiseFloor | null {
+  const ok = baseline.filter((r) => r.status === "ok");
+  return ok.length < 2 ? null : noiseFloorOf(ok.map((r) => ({ seed: r.env.seed, metrics: r.metrics })));
 }

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { compareToBaseline, type MetricComparison } from "../analyst/seeds.ts";
+import { compareToBaseline, floorOfRuns, type MetricComparison } from "../analyst/seeds.ts";
 import { baselineRuns } from "../campaign/baseline.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB, type RunSpec } from "../contracts/runSpec.ts";
@@ -121,7 +121,9 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
     }
     baseline = { layer: baselineFile, class_name: opts.baselineClass, results: runs.results, cached: seeds.filter((_, i) => runs.cached[i]) };
   }
-  const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results) : null;
+  // One rule with the analyst and `archlab confirm`: paired differences judged against the noise floor, here
+  // the baseline's own std over these seeds (none with one seed: nothing is called better or worse then).
+  const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results, floorOfRuns(baseline.results)) : null;
   if (opts.json) {
     process.stdout.write(JSON.stringify({ results, baseline, comparison }, null, 2) + "\n");
   } else {

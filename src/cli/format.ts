@@ -41,7 +41,7 @@ function probeNumbers(probe: Record<string, unknown>): string {
 
 /**
  * Several seeds and/or a baseline: each metric's mean ± spread, the baseline's, the per-seed difference and
- * whether that difference is larger than its spread. Without a baseline: mean ± spread per metric.
+ * its noise verdict (analyst/verdicts.ts: `better`/`worse` only beyond the band). Without a baseline: mean ± spread.
  */
 export function formatComparison(results: readonly RunResult[], rows: readonly MetricComparison[] | null, against: string | null): string {
   const seeds = results.map((r) => r.env.seed).join(",");
@@ -58,18 +58,12 @@ export function formatComparison(results: readonly RunResult[], rows: readonly M
   lines.push(`  ${"metric".padEnd(22)} ${"candidate".padEnd(18)} ${"baseline".padEnd(18)} ${"difference".padEnd(18)} verdict`);
   for (const row of rows) {
     const arrow = row.higherIsBetter ? "↑" : "↓";
-    lines.push(`  ${`${row.metric} ${arrow}`.padEnd(22)} ${spreadText(row.candidate).padEnd(18)} ${spreadText(row.baseline).padEnd(18)} ${spreadText(row.difference, true).padEnd(18)} ${VERDICTS[row.verdict]}`);
+    const verdict = row.band === null ? `${row.verdict}: no noise floor with one seed (use --seeds 3)` : `${row.verdict} (band ±${row.band.toFixed(4)})`;
+    lines.push(`  ${`${row.metric} ${arrow}`.padEnd(22)} ${spreadText(row.candidate).padEnd(18)} ${spreadText(row.baseline).padEnd(18)} ${spreadText(row.difference, true).padEnd(18)} ${verdict}`);
   }
   if (rows.length === 0) lines.push("  no metric in common with the baseline (did every run fail?)");
   return lines.join("\n");
 }
-
-const VERDICTS: Record<MetricComparison["verdict"], string> = {
-  better: "better: larger than the seed spread",
-  worse: "worse: larger than the seed spread",
-  "within spread": "within the seed spread",
-  "one seed": "one seed: no spread (use --seeds 3)",
-};
 
 function spreadText(s: Spread, signed = false): string {
   const mean = `${signed && s.mean > 0 ? "+" : ""}${s.mean.toFixed(4)}`;
