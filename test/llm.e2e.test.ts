@@ -2,6 +2,8 @@
 // @langchain/openai client talking over HTTP to the scripted OpenAI-compatible server. Each test starts from a
 // copy of one offline archive (baseline cached, the DeltaNet seed done), so it trains only its LLM experiment.
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -264,6 +266,45 @@ describe("archlab run with LLM agents", () => {
     const log = readAgentLog(path.join(dir, "runs", e.id, "agents.jsonl"));
     expect(log.map((l) => `${l.role}:${l.outcome}`)).toEqual(["researcher:ok", "novelty:ok", "judge:ok", "analyst:invalid", "analyst:ok", "summariser:ok"]);
   });
+
+  it("says once on the run's output that the LLM endpoint is dead (connection refused, HTTP 500) and goes on offline, exit 0", async () => {
+    // Nothing listens on `refused` (a port just released); `failing` answers every request with HTTP 500.
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const refused = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const failing = http.createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "upstream exploded", type: "server_error" } }));
+    });
+    await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+    const failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/v1`;
+    try {
+      for (const [url, budget, cause] of [[`http://127.0.0.1:${refused}/v1`, 2, /Connection error/], [failingUrl, 1, /HTTP 500: .*upstream exploded/]] as const) {
+        const dir = archiveCopy();
+        const file = path.join(tmp, `dead-${budget}.yaml`);
+        fs.writeFileSync(file, `name: dead\nllm: {model: ${MODEL}, base_url: "${url}", max_retries: 0}\nagents: {modes: [genome]}\nstages: {proxy: {preset: tiny}}\nconfirm: {top: 0}\n`);
+        const run = await execa("node", [CLI, "run", file, "--archive", dir, "--budget", String(budget)], { reject: false, env: ENV });
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(new RegExp(`^${budget} experiments finished; budget of ${budget} experiments reached`, "m"));
+        const warnings = `${run.stdout}\n${run.stderr}`.split("\n").filter((l) => l.includes("LLM endpoint"));
+        expect(warnings, run.stderr).toHaveLength(1); // once, however many experiments and calls it failed
+        expect(warnings[0]).toMatch(/warning: the LLM endpoint is unavailable \(researcher: /);
+        expect(warnings[0]).toContain(url);
+        expect(warnings[0]).toMatch(cause);
+        expect(warnings[0]).toMatch(/\(after 0 retries\)\); offline agents stand in, each failure is recorded on its experiment \(agentFailures\)$/);
+        expect(run.stderr).not.toMatch(/\n\s+at /); // no stack
+        const mine = await read(dir, (a) => a.experiments().filter((e) => e.id !== seedId));
+        expect(mine).toHaveLength(budget);
+        for (const e of mine) {
+          expect(e.proposer).toBe("mutation"); // the offline proposer stood in for the researcher
+          expect(e.agentFailures?.[0]).toMatchObject({ role: "researcher", kind: "unavailable", message: expect.stringContaining(url) });
+        }
+      }
+    } finally {
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  }, 300_000);
 
   it("refuses an llm section without its key in one line naming the variable (exit 2), before touching the archive", async () => {
     const file = path.join(tmp, "llm.yaml");
