@@ -5,7 +5,8 @@ It rebuilds the run's held-out inputs and labels from the spec, starts the candi
 {"argv": [...], "env": {...}, "sandboxed": bool}, by default `python -m harness.run SPEC.json` unsandboxed),
 reads its frames (wire.py), and writes the run's one result file (spec.result_path, a directory the sandbox
 cannot write). Every number that enters the archive is computed or measured here: eval loss, task accuracies,
-score, the eval-time causality check, the batch and causality probes' verdicts, wall time, tokens/s. What the
+score, the monitor (held-out loss at each logged step, which early stop reads), the eval-time causality check,
+the batch and causality probes' verdicts, wall time, tokens/s. What the
 candidate process reports (training curve, parameter counts, probe costs, environment) is copied and listed in
 result["candidate_reported"]. Progress lines go to stdout as JSON; the exit code is 0 once a result is written.
 """
@@ -47,6 +48,8 @@ class Worker:
         self.report: Optional[dict] = None
         self.train_times: Dict[str, float] = {}
         self.wire_error: Optional[str] = None
+        self.monitor: List[dict] = []                 # [{step, loss}]: the held-out loss computed here
+        self.monitor_outputs: Dict[str, Any] = {}     # the monitor slice's outputs of the step being sent
         self.saw_start = False
 
     def _arm(self, seconds: float) -> threading.Timer:
@@ -96,7 +99,7 @@ def evaluate(spec: RunSpec, spec_path: str, launch: dict, emit) -> dict:
         worker.finish()
         return setup_failed(spec, exc, launch, time.perf_counter() - started)
     try:
-        collect(worker, items, emit)
+        collect(worker, items, emit, spec.train.steps if spec.train else 0)
     finally:
         code = worker.finish()
     wall = time.perf_counter() - started

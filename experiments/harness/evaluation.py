@@ -23,6 +23,10 @@ IGNORE = -100
 # a different length (chunk padding) is ~1e-6; one bf16 flip is 2^-8.
 CAUSAL_TOLERANCE = {"float32": 1e-3, "bfloat16-autocast": 5e-2}
 CAUSAL_SAMPLES = 4          # positions per task
+# The monitor (a held-out loss while training, computed by the evaluator: early stop reads it): per task, the
+# first held-out item cut to at most this many rows and this many floats of outputs (positions x vocab slice).
+MONITOR_ROWS = 4
+MONITOR_FLOATS = 1 << 21    # 8 MB per task and log step; GPT-2's vocab leaves ~40 positions of one row
 
 
 @dataclass
@@ -109,6 +113,39 @@ def score_items(items: List[EvalItem], outputs: Dict[str, torch.Tensor]) -> Dict
     for group, (metric, tally) in tallies.items():
         metrics.update(tally.metrics(group, metric))
     return metrics
+
+
+def monitor_items(items: List[EvalItem]) -> List[EvalItem]:
+    """The fixed monitor slice of the held-out items, the same on every run of a spec (baseline and candidate
+    alike): per task its first item, at most MONITOR_ROWS rows, rows cut to a prefix (causal logits are the
+    same for a prefix) so that the outputs stay within MONITOR_FLOATS."""
+    first: Dict[str, EvalItem] = {}
+    for item in items:
+        first.setdefault(item.group, item)
+    picked = []
+    for group, item in first.items():
+        x, y = item.x[:MONITOR_ROWS], item.y[:MONITOR_ROWS]
+        width = max(1, item.hi - item.lo)
+        while int((y != IGNORE).sum()) * width > MONITOR_FLOATS and x.shape[0] > 1:
+            x, y = x[:-1], y[:-1]
+        if int((y != IGNORE).sum()) * width > MONITOR_FLOATS:
+            keep = max(1, MONITOR_FLOATS // width)
+            labelled = torch.cumsum((y[0] != IGNORE).int(), 0)
+            cut = int(torch.searchsorted(labelled, torch.tensor(keep), right=True)) or 1
+            x, y = x[:, :cut], y[:, :cut]
+        picked.append(EvalItem(f"monitor/{item.key}", group, "loss", x, y, item.lo, item.hi))
+    return picked
+
+
+def monitor_loss(items: List[EvalItem], outputs: Dict[str, torch.Tensor]) -> float:
+    """The mean over tasks of each task's cross-entropy on its monitor slice; raises OutputError."""
+    losses = []
+    for item in items:
+        out = check_outputs(item, outputs.get(item.key))
+        tally = Tally()
+        tally.add_labelled(out, item.y[item.mask])
+        losses.append(tally.nll / max(1, tally.labelled))
+    return sum(losses) / max(1, len(losses))
 
 
 def causal_samples(items: List[EvalItem], rng: random.Random, per_group: int = CAUSAL_SAMPLES) -> List[dict]:

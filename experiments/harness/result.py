@@ -58,6 +58,7 @@ def new_result(stage: str, env: dict) -> dict:
         "sandboxed": None,            # set by the trusted evaluator (evaluate.py)
         "candidate_reported": [],     # fields copied from the candidate process rather than computed outside it
         "eval_causality": None,       # prefix-only against full-sequence logits on sampled held-out positions
+        "monitor": [],                # [{step, loss}]: held-out loss while training, computed by the evaluator
     }
 
 

@@ -23,7 +23,7 @@ from .data import make_data
 from .lifetime import die_with_parent
 from .loader import is_out_of_memory, limit_memory, load_layer_class, prepare_imports
 from .model import LM, LMConfig
-from .evaluation import outputs_of, prefix_logits
+from .evaluation import monitor_items, outputs_of, prefix_logits
 from .result import CandidateError, environment, new_result, set_error, traceback_tail
 from .spec import RunSpec, SpecError, parse_spec
 from .train import logits_fn, train
@@ -106,6 +106,19 @@ def send_outputs(channel: Channel, data, logits_of: Callable[[torch.Tensor], tor
             channel.send({"type": "prefix", "i": i}, prefix_logits(item, sample, logits_of))
 
 
+def monitor(channel: Channel, data, model: LM, spec: RunSpec, bf16: bool) -> Callable[[int], None]:
+    """At each logged step, the model's outputs on the fixed monitor slice, from which the evaluator computes
+    the held-out loss that early stop reads (this process's own training loss is only reported)."""
+    items = monitor_items(data.eval_items())
+    logits_of = logits_fn(model, spec.device, bf16)
+
+    def send(step: int) -> None:
+        for item in items:
+            channel.send({"type": "monitor", "step": step, "key": item.key}, outputs_of(item, logits_of(item.x)))
+        channel.send({"type": "monitor_done", "step": step})
+    return send
+
+
 def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] = None) -> dict:
     """One run; with a channel (a real run) the outputs go to the evaluator, without one (in-process tests)
     the metrics are computed here."""
@@ -137,7 +150,8 @@ def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] 
         if data is not None:
             if channel:
                 channel.send({"type": "train", "state": "start"})
-            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path)
+            on_log = monitor(channel, data, model, spec, bf16) if channel else None
+            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path, on_log)
             if channel:
                 channel.send({"type": "train", "state": "end"})
             result["curve"], result["tokens_per_s"] = trained["curve"], trained["tokens_per_s"]

@@ -82,11 +82,12 @@ def forward_backward(model: LM, x: torch.Tensor, y: torch.Tensor, t: TrainSpec, 
 
 
 def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable[[dict], None],
-          checkpoint_path: Optional[str] = None) -> dict:
+          checkpoint_path: Optional[str] = None, on_log: Optional[Callable[[int], None]] = None) -> dict:
     """Trains in place; returns {curve, tokens_per_s, train_s, resumed_from}. A candidate failure raises
     CandidateError (status rejected if it happens on the first step, failed after). With checkpoint_path, resumes
     from the checkpoint there (the data of step s is a function of s, so the curve continues as if never
-    stopped) and saves one every t.checkpoint_every steps."""
+    stopped) and saves one every t.checkpoint_every steps. on_log(step) runs after each progress line (the
+    monitor: held-out outputs for the evaluator's loss, run.py)."""
     opt = make_optimizer(model, t)
     ckpt = load_checkpoint(checkpoint_path, model, opt)
     curve: List[dict] = ckpt["curve"] if ckpt else []
@@ -116,6 +117,8 @@ def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable
         if (step + 1) % max(1, t.log_every) == 0 or step + 1 == t.steps or (ckpt and step == first):
             extra = {"resumed_from": first} if step == first and ckpt else {}
             emit({"event": "step", **point, "lr": lr, "total_steps": t.steps, **extra})
+            if on_log is not None:
+                on_log(step + 1)
         if checkpoint_path and t.checkpoint_every and (step + 1) % t.checkpoint_every == 0 and step + 1 < t.steps:
             save_checkpoint(checkpoint_path, model, opt, {"step": step + 1, "curve": curve, "tokens": tokens,
                                                           "train_s": train_s})

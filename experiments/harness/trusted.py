@@ -14,13 +14,14 @@ from typing import List
 import torch
 
 from .data import make_data
-from .evaluation import CAUSAL_TOLERANCE, EvalItem, OutputError, causal_leak, causal_samples, score_items
+from .evaluation import (CAUSAL_TOLERANCE, EvalItem, OutputError, causal_leak, causal_samples, monitor_items,
+                         monitor_loss, score_items)
 from .probes.recheck import recheck
 from .result import new_result, set_error, traceback_tail
 from .spec import RunSpec
 from .wire import WireError, read_frame, write_frame
 
-PROGRESS = ("start", "step", "eval", "probe")
+PROGRESS = ("start", "step", "eval", "probe")   # "monitor" events are this process's own (monitored())
 PROBE_TENSORS = ("batch.together", "batch.alone", "causality.y")
 REPORTED = ("curve", "params", "fingerprint", "env")
 SCHEMA = json.loads((Path(__file__).resolve().parent / "result.schema.json").read_text())
@@ -49,8 +50,28 @@ def setup_failed(spec: RunSpec, exc: Exception, launch: dict, wall: float) -> di
     return set_error(result, "failed", "crash", f"{type(exc).__name__}: {exc}", traceback_tail(exc))
 
 
-def collect(worker, items, emit) -> None:
+def monitored(worker, monitor: List[EvalItem], step, total_steps: int, emit) -> None:
+    """The held-out loss at a logged step, computed here from the candidate's outputs on the monitor slice
+    (labels never leave this process); emitted as {"event": "monitor", "step", "loss"} and kept for the result.
+    A step out of order, past the run's end, or with missing or non-finite outputs gives no point."""
+    outputs, worker.monitor_outputs = worker.monitor_outputs, {}
+    last = worker.monitor[-1]["step"] if worker.monitor else 0
+    if not isinstance(step, int) or isinstance(step, bool) or not last < step <= total_steps:
+        return
+    try:
+        loss = monitor_loss(monitor, outputs)
+    except OutputError:
+        return
+    if not math.isfinite(loss):
+        return
+    worker.monitor.append({"step": step, "loss": round(loss, 6)})
+    emit({"event": "monitor", "step": step, "total_steps": total_steps, "loss": round(loss, 6)})
+
+
+def collect(worker, items, emit, total_steps: int = 0) -> None:
     keys = {item.key for item in items}
+    monitor = monitor_items(items)
+    monitor_keys = {item.key for item in monitor}
     rng = random.Random(int.from_bytes(os.urandom(8), "little"))  # positions the candidate cannot know in advance
     while True:
         try:
@@ -71,6 +92,10 @@ def collect(worker, items, emit) -> None:
             worker.train_times.setdefault(header["state"], time.perf_counter())
         elif kind == "probe_tensor" and header.get("name") in PROBE_TENSORS and tensor is not None:
             worker.tensors.setdefault(header["name"], tensor)
+        elif kind == "monitor" and header.get("key") in monitor_keys and tensor is not None:
+            worker.monitor_outputs.setdefault(header["key"], tensor)
+        elif kind == "monitor_done":
+            monitored(worker, monitor, header.get("step"), total_steps, emit)
         elif kind == "eval" and header.get("key") in keys and tensor is not None:
             worker.outputs.setdefault(header["key"], tensor)
         elif kind == "eval_done" and not worker.samples:
@@ -134,6 +159,7 @@ def judge(spec: RunSpec, data, items, worker, code: int, launch: dict) -> dict:
            "seed": spec.seed}
     result = new_result(spec.stage, env)
     result["sandboxed"] = bool(launch.get("sandboxed"))
+    result["monitor"] = list(worker.monitor)
     report = worker.report
     if report is not None:
         copy_reported(result, report)

@@ -95,7 +95,7 @@ def test_sigkilled_run_resumes_from_its_checkpoint_with_the_same_curve(tmp_path)
 
 def test_lm_metrics_and_gradient_accumulation(tmp_path):
     data = token_dir(tmp_path)
-    one, _ = finish(start(lm_spec(tmp_path, data, "one", steps=12)), tmp_path / "one")
+    one, events = finish(start(lm_spec(tmp_path, data, "one", steps=12)), tmp_path / "one")
     four, _ = finish(start(lm_spec(tmp_path, data, "four", steps=12, grad_accum=4)), tmp_path / "four")
     m = one["metrics"]
     assert one["status"] == "ok" and four["status"] == "ok"
@@ -105,6 +105,11 @@ def test_lm_metrics_and_gradient_accumulation(tmp_path):
     assert m["tokens/loss"] < np.log(96)                            # learned something from the pattern
     # four micro-batches give the same step as the whole batch (up to float rounding)
     assert [p["loss"] for p in four["curve"]] == pytest.approx([p["loss"] for p in one["curve"]], abs=1e-4)
+    # the monitor: the evaluator's held-out loss at every logged step, streamed and recorded; it falls as it learns
+    monitor = [{"step": e["step"], "loss": e["loss"]} for e in events if e.get("event") == "monitor"]
+    assert [p["step"] for p in one["monitor"]] == list(range(1, 13)) and monitor == one["monitor"]
+    assert one["monitor"][-1]["loss"] < one["monitor"][0]["loss"]
+    assert "monitor" not in one["candidate_reported"]
 
 
 def test_missing_or_bad_token_data_is_a_spec_error(tmp_path):

@@ -3,17 +3,19 @@ causality sample mapping, and probe verdicts judged again from raw outputs (a fo
 from __future__ import annotations
 
 import io
+import math
 import random
 import struct
 
 import pytest
 import torch
 
-from harness.evaluation import (EvalItem, OutputError, causal_leak, causal_samples, outputs_of, prefix_logits,
-                                score_items)
+from harness.evaluation import (MONITOR_FLOATS, EvalItem, OutputError, causal_leak, causal_samples, monitor_items,
+                                monitor_loss, outputs_of, prefix_logits, score_items)
 from harness.probes.causality import LENGTH, POSITIONS
 from harness.probes.recheck import recheck
 from harness.spec import parse_spec
+from harness.trusted import monitored
 from harness.wire import WireError, read_frame, write_frame
 
 
@@ -89,3 +91,42 @@ def test_a_forged_causality_verdict_is_judged_again_from_the_outputs():
     assert not checked["causality"]["passed"] and rejection[0] == "noncausal"
     checked, rejection = recheck(spec, records, {k: v for k, v in tensors.items() if k != "causality.y"})
     assert rejection[0] == "noncausal" and "did not return" in checked["causality"]["message"]
+
+
+def test_the_monitor_slice_is_each_tasks_first_item_capped_and_its_loss_is_computed_here():
+    small = item()
+    other = EvalItem("u/0", "u", "loss", torch.zeros(8, 4096, dtype=torch.long), torch.ones(8, 4096, dtype=torch.long),
+                     0, 50257)
+    picked = monitor_items([small, item(1), other])
+    assert [p.key for p in picked] == ["monitor/t/0", "monitor/u/0"]            # first item per task only
+    assert torch.equal(picked[0].x, small.x[:4]) and picked[0].y.shape == small.y[:4].shape
+    big = picked[1]
+    assert big.x.shape[0] == 1 and int(big.mask.sum()) * 50257 <= MONITOR_FLOATS   # a prefix of one row
+    perfect = torch.nn.functional.one_hot(small.y.clamp_min(0), 8).float() * 20
+    uniform = torch.zeros(3, 10, 8)
+    outputs = {picked[0].key: outputs_of(picked[0], perfect)}
+    assert monitor_loss(picked[:1], outputs) < 1e-6
+    assert monitor_loss(picked[:1], {picked[0].key: outputs_of(picked[0], uniform)}) == pytest.approx(math.log(8))
+    with pytest.raises(OutputError):
+        monitor_loss(picked, outputs)                                             # a task's outputs missing
+
+
+class FakeWorker:
+    def __init__(self):
+        self.monitor, self.monitor_outputs = [], {}
+
+
+def test_a_monitor_point_needs_a_new_step_within_the_run_and_complete_finite_outputs():
+    items = monitor_items([item()])
+    good = outputs_of(items[0], torch.zeros(3, 10, 8))
+    worker, events = FakeWorker(), []
+    for step, outputs in [(5, good), (5, good), (3, good), (99, good), (True, good), (10, {}), (10, good)]:
+        worker.monitor_outputs = {items[0].key: outputs} if isinstance(outputs, torch.Tensor) else outputs
+        monitored(worker, items, step, 20, events.append)
+    assert [p["step"] for p in worker.monitor] == [5, 10]                       # repeats, the past, past the end: none
+    assert events == [{"event": "monitor", "step": s, "total_steps": 20, "loss": pytest.approx(math.log(8))} for s in (5, 10)]
+    nan = good.clone()
+    nan[0, 0] = float("nan")
+    worker.monitor_outputs = {items[0].key: nan}
+    monitored(worker, items, 15, 20, events.append)
+    assert len(worker.monitor) == 2

@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import { Confirmation } from "./confirmation.ts";
+import { EarlyStopRecord } from "./ladder.ts";
+import { RunStatus } from "./result.ts";
 
 export const ARCHIVE_SCHEMA = "archlab.archive/1";
 
@@ -18,7 +20,7 @@ export const Transition = z.object({ status: ExperimentStatus, at: z.string(), n
 
 /** One ladder stage's outcome, summarised from its result file (kept in runs/<id>/<stage>/result.json). */
 export const StageSummary = z.object({
-  status: z.enum(["ok", "rejected", "failed", "timeout"]),
+  status: RunStatus,
   errorKind: z.string().nullable(),
   message: z.string().nullable(),
   metrics: z.record(z.string(), z.number().nullable()),
@@ -32,6 +34,8 @@ export const StageSummary = z.object({
   /** Every run of the stage ran inside the sandbox (absent in records from before this was recorded). */
   sandboxed: z.boolean().optional(),
   runDir: z.string(),
+  /** A stopped_early stage: the evidence and the compute saved (runs/<id>/<stage>/result.json has it too). */
+  earlyStop: EarlyStopRecord.optional(),
 });
 export type StageSummary = z.infer<typeof StageSummary>;
 

@@ -24,3 +24,25 @@ export const EarlyStopRule = z.strictObject({
   window: z.number().int().positive().default(5),
 });
 export type EarlyStopRule = z.infer<typeof EarlyStopRule>;
+
+/** Why a run was stopped early (src/ladder/policy.ts earlyStop): its loss against the baseline's at one step. */
+export const EarlyStopEvidence = z.strictObject({
+  step: z.number().int().nonnegative(),
+  /** The run's held-out monitor loss (computed by the trusted evaluator), mean of its last `window` points. */
+  loss: z.number(),
+  /** The baseline's monitor loss at the same step (linear between its logged points). */
+  baseline_loss: z.number(),
+  margin: z.number(),
+  /** Steps not run: total_steps − step. */
+  steps_saved: z.number().int().nonnegative(),
+});
+export type EarlyStopEvidence = z.infer<typeof EarlyStopEvidence>;
+
+/** A stopped_early run's record: the evidence, the rule it was judged by, and the compute it saved. */
+export const EarlyStopRecord = EarlyStopEvidence.extend({
+  total_steps: z.number().int().positive(),
+  /** steps_saved × the run's measured seconds per step so far (start of training to the stop). */
+  seconds_saved: z.number().nonnegative(),
+  rule: z.strictObject({ margin: z.number(), warmup_fraction: z.number(), window: z.number().int() }),
+});
+export type EarlyStopRecord = z.infer<typeof EarlyStopRecord>;

@@ -3,10 +3,12 @@
  * checked against the JSON Schema exported from it (`npm run schema` -> experiments/harness/result.schema.json).
  */
 import { z } from "zod";
+import { EarlyStopRecord } from "./ladder.ts";
 
 export const RESULT_SCHEMA = "archlab.result/1";
 
-export const RunStatus = z.enum(["ok", "rejected", "failed", "timeout"]);
+/** stopped_early: the orchestrator stopped it, its held-out loss trailing the baseline's (not a failure). */
+export const RunStatus = z.enum(["ok", "rejected", "failed", "timeout", "stopped_early"]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** What went wrong, as a kind an agent (the debugger) can act on. */
@@ -33,6 +35,14 @@ export const CurvePoint = z.object({
   tokens: z.number().int().nonnegative(),
   loss: z.number().nullable(),
 });
+
+/** The held-out loss at a logged step, computed by the trusted evaluator from the candidate's outputs on a
+ * fixed monitor slice (experiments/harness/evaluation.py monitor_items): what early stop compares. */
+export const MonitorPoint = z.object({
+  step: z.number().int().nonnegative(),
+  loss: z.number(),
+});
+export type MonitorPoint = z.infer<typeof MonitorPoint>;
 
 /** One probe's verdict plus whatever numbers it measured (exponent, max_leak, ...). */
 export const ProbeResult = z.looseObject({ passed: z.boolean() });
@@ -66,6 +76,10 @@ export const RunResult = z.object({
   candidate_reported: z.array(z.string()).optional(),
   /** Held-out logits from the prefix alone against the full sequence, on positions the evaluator sampled. */
   eval_causality: ProbeResult.nullable().optional(),
+  /** The evaluator's held-out loss at each logged step (absent in results from before it was recorded). */
+  monitor: z.array(MonitorPoint).optional(),
+  /** Set on a stopped_early result: why, and what it saved (src/runner/earlyStop.ts). */
+  early_stop: EarlyStopRecord.nullable().optional(),
 });
 export type RunResult = z.infer<typeof RunResult>;
 
@@ -78,6 +92,8 @@ export const ProgressEvent = z.discriminatedUnion("event", [
     total_steps: z.number(),
     loss: z.number().nullable(),
   }),
+  /** From the evaluator, not the candidate process: the held-out loss at a logged step (MonitorPoint). */
+  z.looseObject({ event: z.literal("monitor"), step: z.number().int(), total_steps: z.number(), loss: z.number() }),
   z.looseObject({ event: z.literal("eval") }),
   z.looseObject({ event: z.literal("probe"), probe: z.string(), state: z.enum(["start", "done"]) }),
   z.looseObject({ event: z.literal("done"), status: RunStatus }),

@@ -2,7 +2,7 @@
  * The ladder's pure policies: whether a candidate climbs a rung (promote) and whether a run in flight is stopped
  * early (earlyStop). No I/O; every decision carries its reason and evidence so the archive can show it.
  */
-import type { EarlyStopRule, PromotionRule } from "../contracts/ladder.ts";
+import type { EarlyStopEvidence, EarlyStopRule, PromotionRule } from "../contracts/ladder.ts";
 
 /** A verdict against the rung's baseline from the noise-aware comparison (part 1); null when there is none. */
 export type BaselineVerdict = "better" | "worse" | "within noise" | null;
@@ -48,16 +48,7 @@ export interface CurvePoint {
   loss: number;
 }
 
-export interface EarlyStopEvidence {
-  step: number;
-  /** The candidate's loss, mean of its last `window` points. */
-  loss: number;
-  /** The baseline's loss at the same step (linear between its logged points). */
-  baseline_loss: number;
-  margin: number;
-  /** Steps not run: total_steps − step. */
-  steps_saved: number;
-}
+export type { EarlyStopEvidence };
 
 /** The baseline's loss at `step`, interpolated; null outside its curve. */
 export function lossAt(curve: readonly CurvePoint[], step: number): number | null {
