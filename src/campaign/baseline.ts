@@ -61,7 +61,8 @@ export function baselineKey(specs: readonly RunSpec[]): string {
   const hash = createHash("sha256");
   for (const spec of specs) {
     // The timeout is a limit, not part of what a finished run computes: a campaign that tightens it reuses the cache.
-    const { result_path: _r, timeout_s: _t, layer, ...rest } = spec;
+    // Where the files go (result, checkpoint) is not either: an LM baseline's checkpoint path is in its run folder.
+    const { result_path: _r, timeout_s: _t, checkpoint_path: _c, layer, ...rest } = spec;
     hash.update(JSON.stringify({ ...rest, layer: { ...layer, path: undefined } }));
     hash.update(fs.readFileSync(layer.path));
   }
@@ -112,7 +113,8 @@ export async function baselineRuns(
   for (const [index, spec] of specs.entries()) {
     const key = baselineKey([spec]);
     const hit = cachedBaseline(cacheDir, key);
-    if (hit) {
+    // An entry from before the monitor curve was recorded cannot serve early stop: trained again, once.
+    if (hit && (hit.results[0]!.monitor !== undefined || !spec.train)) {
       results.push(hit.results[0]!);
       cached.push(true);
       continue;

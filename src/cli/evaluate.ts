@@ -4,16 +4,18 @@ import path from "node:path";
 import { Command, Option } from "commander";
 import { compareToBaseline, floorOfRuns, type MetricComparison } from "../analyst/seeds.ts";
 import { baselineRuns } from "../campaign/baseline.ts";
+import type { EarlyStopRule } from "../contracts/ladder.ts";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB, type RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
-import { runHarness } from "../runner/harness.ts";
+import { earlyStopOption, earlyStopping, type EarlyStopOption } from "../runner/earlyStop.ts";
+import { LocalRunner } from "../runner/runner.ts";
 import { checkDevices } from "../runner/devices.ts";
 import type { SandboxMode } from "../runner/sandbox.ts";
 import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS, PROXY_PRESETS, STAGES, stageSpec, tokenManifestOf,
 } from "../runner/stages.ts";
-import { nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
+import { fraction, nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
 import { formatComparison, formatResult } from "./format.ts";
 
 interface EvaluateOptions {
@@ -36,6 +38,8 @@ interface EvaluateOptions {
   opsBackend: "auto" | "fla" | "chunk" | "naive";
   json?: boolean;
   sandbox: SandboxMode;
+  earlyStop?: string | true;
+  earlyStopWarmup?: string;
 }
 
 export function registerEvaluate(program: Command): void {
@@ -57,6 +61,8 @@ export function registerEvaluate(program: Command): void {
     .option("--baseline-class <name>", "the baseline's layer class", "DeltaNet")
     .option("--no-baseline", "proxy and lm stages: do not compare against a baseline")
     .option("--baseline-cache <dir>", "where baseline results are cached", path.join("runs", "baselines"))
+    .option("--early-stop [margin]", "proxy and lm stages: stop the run once its held-out loss trails the baseline's curve by more than this share (default 0.1)")
+    .option("--early-stop-warmup <fraction>", "with --early-stop: no decision before this share of the steps (default 0.25)")
     .option("--timeout <seconds>", "kill the run after this many seconds")
     .option("--memory-mb <mb>", "memory the candidate may allocate (CPU runs)")
     .option("--kwargs <json>", "extra constructor keywords as a JSON object")
@@ -92,35 +98,43 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   const specFor = (layer: { path: string; className: string; kwargs?: Record<string, unknown> }, seed: number, dir: string) =>
     stageSpec({ ...request, layerPath: layer.path, className: layer.className, layerKwargs: layer.kwargs, seed, runDir: dir });
   const baselineFile = (opts.stage === "proxy" || opts.stage === "lm") && opts.baseline !== false ? resolveBaseline(opts.baseline) : null;
-  const run = (spec: RunSpec, label: string) => runOne(spec, label, gpu, opts);
+  const rule = earlyStopRule(opts);
+  if (rule && !baselineFile) throw new UserError("--early-stop compares with the baseline's curve: it needs the proxy or lm stage and a baseline (not --no-baseline)");
+  const run = (spec: RunSpec, label: string, earlyStop?: EarlyStopOption) => runOne(spec, label, gpu, opts, earlyStop);
+
+  type Baseline = { layer: string; class_name: string; results: RunResult[]; cached: number[] };
+  let baseline: Baseline | null = null;
+  const trainBaseline = async (file: string): Promise<Baseline> => {
+    const cacheDir = path.resolve(opts.baselineCache);
+    const specs = seeds.map((seed) => specFor({ path: file, className: opts.baselineClass }, seed,
+      path.join(cacheDir, "runs", `${path.basename(file, ".py")}-seed${seed}-${Date.now()}`)));
+    const runs = await baselineRuns(cacheDir, file, specs, async (spec) => (await run(spec, `baseline ${labelOf(file, seeds, spec.seed)}`)).result);
+    if (!runs.ok) {
+      const { result } = runs;
+      throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${specs[runs.index]!.seed}: ${result.error?.message ?? "no result"}`);
+    }
+    return { layer: file, class_name: opts.baselineClass, results: runs.results, cached: seeds.filter((_, i) => runs.cached[i]) };
+  };
+  // Early stop reads the baseline's curve while the candidate trains: the baseline comes first then.
+  if (rule && baselineFile) baseline = await trainBaseline(baselineFile);
 
   const results: RunResult[] = [];
-  for (const seed of seeds) {
+  for (const [i, seed] of seeds.entries()) {
     const dir = seeds.length === 1 ? runDir : path.join(runDir, `seed${seed}`);
     const label = labelOf(file, seeds, seed);
-    const { result, logPath } = await run(specFor({ path: file, className: opts.class, kwargs: layerKwargs }, seed, dir), label);
+    const earlyStop = rule && baseline ? earlyStopOption(rule, baseline.results[i]!) : undefined;
+    const { result, logPath } = await run(specFor({ path: file, className: opts.class, kwargs: layerKwargs }, seed, dir), label, earlyStop);
     results.push(result);
     if (!opts.json) process.stdout.write(formatResult(label, result, logPath) + "\n");
   }
   const manifest = tokenManifestOf(specFor({ path: file, className: opts.class }, firstSeed, runDir));
   if (manifest && !opts.json) process.stdout.write(`token data: manifest sha256 ${manifest}\n`);
-  if (!baselineFile && seeds.length === 1) {
-    if (opts.json) process.stdout.write(JSON.stringify(results[0], null, 2) + "\n");
-    return exitCodeFor(results[0]!);
+  if ((!baselineFile && seeds.length === 1) || results.some((r) => r.status === "stopped_early")) {
+    // a stopped run was not evaluated: there is nothing to compare (its evidence is printed above)
+    if (opts.json) process.stdout.write(JSON.stringify(seeds.length === 1 && !baseline ? results[0] : { results, baseline, comparison: null }, null, 2) + "\n");
+    return results.every((r) => exitCodeFor(r) === 0) ? 0 : 1;
   }
-
-  let baseline: { layer: string; class_name: string; results: RunResult[]; cached: number[] } | null = null;
-  if (baselineFile) {
-    const cacheDir = path.resolve(opts.baselineCache);
-    const specs = seeds.map((seed) => specFor({ path: baselineFile, className: opts.baselineClass }, seed,
-      path.join(cacheDir, "runs", `${path.basename(baselineFile, ".py")}-seed${seed}-${Date.now()}`)));
-    const runs = await baselineRuns(cacheDir, baselineFile, specs, async (spec) => (await run(spec, `baseline ${labelOf(baselineFile, seeds, spec.seed)}`)).result);
-    if (!runs.ok) {
-      const { result } = runs;
-      throw new UserError(`the baseline ${baselineFile} ${result.status} on seed ${specs[runs.index]!.seed}: ${result.error?.message ?? "no result"}`);
-    }
-    baseline = { layer: baselineFile, class_name: opts.baselineClass, results: runs.results, cached: seeds.filter((_, i) => runs.cached[i]) };
-  }
+  if (baselineFile && !baseline) baseline = await trainBaseline(baselineFile);
   // One rule with the analyst and `archlab confirm`: paired differences judged against the noise floor, here
   // the baseline's own std over these seeds (none with one seed: nothing is called better or worse then).
   const comparison: MetricComparison[] | null = baseline ? compareToBaseline(results, baseline.results, floorOfRuns(baseline.results)) : null;
@@ -133,12 +147,24 @@ async function evaluate(file: string, opts: EvaluateOptions): Promise<number> {
   return results.every((r) => r.status === "ok") ? 0 : 1;
 }
 
-async function runOne(spec: RunSpec, label: string, gpu: string | undefined, opts: EvaluateOptions) {
+async function runOne(spec: RunSpec, label: string, gpu: string | undefined, opts: EvaluateOptions, earlyStop?: EarlyStopOption) {
   const progress = opts.json ? undefined : progressPrinter(label);
   const runDir = path.dirname(spec.result_path);
-  const run = await runHarness(spec, { runDir, onProgress: progress?.update, gpu, sandbox: opts.sandbox });
+  const run = await earlyStopping(new LocalRunner()).run(spec, { runDir, onProgress: progress?.update, gpu, sandbox: opts.sandbox, earlyStop });
   progress?.finish();
-  return run;
+  return { ...run, logPath: path.join(runDir, "harness.log") };
+}
+
+/** --early-stop [margin] and --early-stop-warmup as a rule (defaults from contracts/ladder.ts), or null. */
+function earlyStopRule(opts: EvaluateOptions): Partial<EarlyStopRule> | null {
+  if (opts.earlyStop === undefined) {
+    if (opts.earlyStopWarmup !== undefined) throw new UserError("--early-stop-warmup applies with --early-stop");
+    return null;
+  }
+  return {
+    ...(opts.earlyStop === true ? {} : { margin: positiveNumber(opts.earlyStop, "--early-stop") }),
+    ...(opts.earlyStopWarmup === undefined ? {} : { warmup_fraction: fraction(opts.earlyStopWarmup, "--early-stop-warmup") }),
+  };
 }
 
 function presetFor<T extends string>(name: string | undefined, names: readonly T[], fallback: T): T {
@@ -165,8 +191,9 @@ function resolveBaseline(file: string): string {
   return found;
 }
 
+/** 0 for a run that finished (ok) or was stopped early on purpose (a verdict, not a failure); 1 otherwise. */
 export function exitCodeFor(result: RunResult): number {
-  return result.status === "ok" ? 0 : 1;
+  return result.status === "ok" || result.status === "stopped_early" ? 0 : 1;
 }
 
 function checkLayerFile(file: string): void {

@@ -28,3 +28,9 @@ export function seedCount(text: string, flag: string): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_SEEDS) throw new UserError(`${flag} must be an integer from 1 to ${MAX_SEEDS}, not "${text}"`);
   return value;
 }
+
+export function fraction(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UserError(`${flag} must be a number from 0 to 1, not "${text}"`);
+  return value;
+}

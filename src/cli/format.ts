@@ -1,5 +1,6 @@
 /** Human-readable summaries of results, shared by the read commands. */
 import { spread, type MetricComparison, type Spread } from "../analyst/seeds.ts";
+import type { EarlyStopRecord } from "../contracts/ladder.ts";
 import type { RunResult } from "../contracts/result.ts";
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
@@ -7,6 +8,7 @@ const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
 export function formatResult(label: string, result: RunResult, logPath?: string): string {
   const lines = [`${label} · ${result.stage} · ${result.status} · ${result.wall_s.toFixed(1)} s`];
   if (result.error) lines.push(`  error (${result.error.kind}): ${result.error.message}`);
+  if (result.early_stop) lines.push(`  ${formatEarlyStop(result.early_stop)}`);
   if (result.params) {
     lines.push(`  params ${number.format(result.params.total)} (mixer ${number.format(result.params.mixer)})`);
   }
@@ -26,6 +28,20 @@ export function formatResult(label: string, result: RunResult, logPath?: string)
   lines.push(`  env torch ${result.env.torch} · ${result.env.device} · ${result.env.dtype} · seed ${result.env.seed}`);
   if (logPath) lines.push(`  log ${logPath}`);
   return lines.join("\n");
+}
+
+/** One line of a stopped_early run's evidence: "stopped early at step 10/20: held-out loss 5.2 vs baseline's 4.1 …". */
+export function formatEarlyStop(e: EarlyStopRecord): string {
+  const trail = ((e.loss / e.baseline_loss - 1) * 100).toFixed(1);
+  return `stopped early at step ${e.step}/${e.total_steps}: held-out loss ${e.loss.toFixed(4)} vs the baseline's ${e.baseline_loss.toFixed(4)} ` +
+    `(+${trail}%, margin ${(e.margin * 100).toFixed(0)}%); saved ${e.steps_saved} steps, about ${formatSeconds(e.seconds_saved)}`;
+}
+
+/** 42 s, 3.5 min, 2.1 h. */
+export function formatSeconds(s: number): string {
+  if (s < 90) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 function fmt(value: number | null): string {

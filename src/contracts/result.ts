@@ -94,6 +94,8 @@ export const ProgressEvent = z.discriminatedUnion("event", [
   }),
   /** From the evaluator, not the candidate process: the held-out loss at a logged step (MonitorPoint). */
   z.looseObject({ event: z.literal("monitor"), step: z.number().int(), total_steps: z.number(), loss: z.number() }),
+  /** From the orchestrator (src/runner/earlyStop.ts) when it stops the run: the EarlyStopRecord's fields. */
+  z.looseObject({ event: z.literal("stopped_early"), step: z.number(), loss: z.number(), baseline_loss: z.number(), steps_saved: z.number() }),
   z.looseObject({ event: z.literal("eval") }),
   z.looseObject({ event: z.literal("probe"), probe: z.string(), state: z.enum(["start", "done"]) }),
   z.looseObject({ event: z.literal("done"), status: RunStatus }),

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { ProgressEvent, RunResult } from "../contracts/result.ts";
 import type { JobRecord } from "../contracts/experiment.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
+import { earlyStopping, type EarlyStopOption } from "./earlyStop.ts";
 import { runHarness } from "./harness.ts";
 import { SlurmRunner } from "./slurm.ts";
 
@@ -52,6 +53,11 @@ export interface RunContext {
   llmWritten?: boolean;
   /** A job was submitted, re-attached or finished: persist it (awaited before the runner goes on). */
   onJob?: (job: JobRecord) => Promise<void>;
+  /**
+   * Stop the run when its held-out loss (the evaluator's monitor) trails the baseline's curve by the rule's margin
+   * (earlyStop.ts): its result is then `stopped_early` with the evidence. Ignored for stages that do not train.
+   */
+  earlyStop?: EarlyStopOption;
 }
 
 export interface RunOutcome {
@@ -76,7 +82,7 @@ export class LocalRunner implements Runner {
   }
 }
 
-/** The runner a stage's `runner:` section asks for. */
+/** The runner a stage's `runner:` section asks for (either honours `ctx.earlyStop`). */
 export function makeRunner(config: RunnerConfig): Runner {
-  return config.kind === "slurm" ? new SlurmRunner(config) : new LocalRunner();
+  return earlyStopping(config.kind === "slurm" ? new SlurmRunner(config) : new LocalRunner());
 }
