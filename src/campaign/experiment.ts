@@ -273,6 +273,7 @@ async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" 
     processS,
     sandboxed: results.every((r) => r.sandboxed === true),
     runDir: archive.runDir(exp.id, stageDir(exp, stage)),
+    ...(last.early_stop ? { earlyStop: last.early_stop } : {}),
   };
   return { summary, results };
 }

@@ -18,9 +18,12 @@ export function liveWriter(archive: Archive, id: string, stage: string, now: () 
     const t = now();
     if (event.event === "step" && t - last < 200 && event.step < event.total_steps) return;
     last = t;
+    const at = new Date(t).toISOString();
     const line = event.event === "step"
-      ? { at: new Date(t).toISOString(), stage, step: event.step, total_steps: event.total_steps, loss: event.loss }
-      : { at: new Date(t).toISOString(), stage, event: event.event };
+      ? { at, stage, step: event.step, total_steps: event.total_steps, loss: event.loss, ...(typeof event.tokens === "number" ? { tokens: event.tokens } : {}) }
+      : event.event === "monitor" || event.event === "stopped_early"
+        ? { ...event, at, stage } // the evaluator's held-out loss; the early stop's evidence
+        : { at, stage, event: event.event };
     try {
       fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
     } catch {

@@ -1,45 +1,59 @@
 /**
- * What a campaign shows while it runs: on a TTY a live block (one line per slot: experiment, stage, step and
- * loss; the best so far), redrawn in place; otherwise plain lines, one per stage change and finished experiment.
+ * What a campaign shows while it runs. On a TTY: one progress bar per slot (cli-progress), each with its run's
+ * stage, step/total, loss, tokens/s and ETA, and a footer with the best so far; other messages print above the
+ * bars. Otherwise (CI, pipes) plain lines: one per stage change, one per tenth of each run, one per finished
+ * experiment.
  */
+import cliProgress, { type SingleBar } from "cli-progress";
 import type { Experiment } from "../contracts/experiment.ts";
+import { EarlyStopRecord } from "../contracts/ladder.ts";
 import type { CampaignEvent } from "../campaign/campaign.ts";
+import { formatEarlyStop } from "./format.ts";
+import { decile, runLine, runText, track, type RunView } from "./runProgress.ts";
 
-interface SlotView {
-  id: string;
-  name: string;
-  stage: string;
-  step?: string;
+interface Slot {
+  view: RunView;
+  bar?: SingleBar;
+  /** Plain output: the last tenth of the run printed. */
+  printed?: number;
 }
 
-export function progressView(out: NodeJS.WriteStream = process.stderr): { onEvent: (e: CampaignEvent) => void; close: () => void } {
+export function progressView(out: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): { onEvent: (e: CampaignEvent) => void; close: () => void } {
   const tty = Boolean(out.isTTY);
-  const slots = new Map<number, SlotView>();
+  const slots = new Map<number, Slot>();
   const byId = new Map<string, number>();
   let best: Experiment | null = null;
   let done = 0;
-  let drawn = 0;
-  let lastDraw = 0;
   let endpointDown = false;
+  const footerText = () => `${done} finished · best ${best ? `${best.id} ${best.name} fitness ${best.fitness!.value.toFixed(3)}` : "-"}`;
 
+  // TTY: the bars; the footer is a bar too, drawn as its text alone.
+  let bars: cliProgress.MultiBar | null = null;
+  let footer: SingleBar | null = null;
+  const ensureBars = () => {
+    if (bars) return bars;
+    bars = new cliProgress.MultiBar({
+      stream: out, hideCursor: true, clearOnComplete: true, stopOnComplete: false, linewrap: false, fps: 10, barsize: 20,
+      format: (options, params, payload: { slot?: number; text?: () => string }) =>
+        payload.slot === undefined ? `  ${payload.text?.() ?? ""}` : `  [${payload.slot}] ${cliProgress.Format.BarFormat(params.progress, options)} ${payload.text?.() ?? ""}`,
+    }, cliProgress.Presets.shades_classic);
+    return bars;
+  };
+  /** A slot's bar, the footer kept last (bars draw in creation order). */
+  const addBar = (number: number, slot: Slot) => {
+    const multi = ensureBars();
+    if (footer) multi.remove(footer);
+    slot.bar = multi.create(1, 0, { slot: number, text: () => runLine(slot.view) });
+    footer = multi.create(1, 0, { text: footerText });
+  };
   const line = (text: string) => {
-    if (tty) clear();
-    out.write(text + "\n");
-    if (tty) draw(true);
+    if (bars) bars.log(`${text}\n`);
+    else out.write(`${text}\n`);
   };
-  const clear = () => {
-    if (drawn > 0) out.write(`\x1b[${drawn}A\x1b[0J`);
-    drawn = 0;
-  };
-  const draw = (force = false) => {
-    if (!tty || (!force && Date.now() - lastDraw < 100)) return;
-    lastDraw = Date.now();
-    clear();
-    const lines = [...slots.entries()].sort(([a], [b]) => a - b)
-      .map(([slot, v]) => `  [${slot}] ${v.id} ${v.name.slice(0, 40).padEnd(40)} ${v.stage.padEnd(10)} ${v.step ?? ""}`);
-    lines.push(`  ${done} finished · best ${best ? `${best.id} ${best.name} fitness ${best.fitness!.value.toFixed(3)}` : "-"}`);
-    out.write(lines.join("\n") + "\n");
-    drawn = lines.length;
+  const redraw = (slot?: Slot) => {
+    if (!tty) return;
+    if (slot?.bar) slot.bar.update(slot.view.step ?? 0);
+    footer?.update(0);
   };
 
   const onEvent = (e: CampaignEvent) => {
@@ -50,27 +64,54 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
       case "baseline":
         line(`baseline ${e.cached ? "(cached)" : "trained"}: ${Object.entries(e.metrics).filter(([k]) => !k.includes(":")).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" · ")}`);
         break;
-      case "stage":
-        slots.set(e.slot, { id: e.id, name: e.name, stage: e.stage });
+      case "stage": {
+        const known = slots.get(e.slot);
+        const slot: Slot = known?.view.id === e.id ? known : { view: { id: e.id, name: e.name, stage: e.stage } };
+        slot.view.stage = e.stage;
+        if (known?.bar && known !== slot) bars?.remove(known.bar);
+        slots.set(e.slot, slot);
         byId.set(e.id, e.slot);
-        if (tty) draw(true);
-        else out.write(`${e.id} ${e.name}: ${e.stage}\n`);
+        if (tty) {
+          if (!slot.bar) addBar(e.slot, slot);
+          redraw(slot);
+        } else out.write(`${e.id} ${e.name}: ${e.stage}\n`);
         break;
+      }
       case "progress": {
-        const slot = byId.get(e.id);
-        const view = slot === undefined ? undefined : slots.get(slot);
-        if (view && e.event.event === "step") {
-          view.step = `step ${e.event.step}/${e.event.total_steps} loss ${e.event.loss?.toFixed(3) ?? "nan"}`;
-          draw();
+        const at = byId.get(e.id);
+        const slot = at === undefined ? undefined : slots.get(at);
+        if (!slot) break;
+        track(slot.view, e.event, now());
+        if (e.event.event === "start") slot.printed = undefined;
+        if (e.event.event === "stopped_early") {
+          const { event: _kind, ...fields } = e.event;
+          const evidence = EarlyStopRecord.safeParse(fields);
+          if (evidence.success) line(`${e.id} ${slot.view.name}: ${formatEarlyStop(evidence.data)}`);
+        }
+        if (e.event.event !== "step") break;
+        if (tty) {
+          slot.bar?.setTotal(Math.max(1, e.event.total_steps));
+          redraw(slot);
+        } else {
+          const tenth = decile(e.event);
+          if (tenth !== null && tenth !== slot.printed) {
+            slot.printed = tenth;
+            out.write(`${e.id} ${slot.view.name}: ${runText(slot.view)}\n`);
+          }
         }
         break;
       }
       case "finished": {
         done += 1;
         const x = e.experiment;
-        const slot = byId.get(x.id);
-        if (slot !== undefined) slots.delete(slot);
         if (x.fitness && (!best || x.fitness.value > best.fitness!.value)) best = x;
+        const at = byId.get(x.id);
+        const slot = at === undefined ? undefined : slots.get(at);
+        if (at !== undefined && slot?.view.id === x.id) {
+          if (slot.bar) bars?.remove(slot.bar);
+          slots.delete(at);
+        }
+        redraw();
         line(`${x.id} ${x.name}: ${x.status}${x.fitness ? ` fitness ${x.fitness.value.toFixed(3)}` : ""}${x.reason ? ` (${x.reason})` : ""}`);
         // A dead endpoint is said once on the output, not only recorded on every experiment it touched.
         const down = x.agentFailures?.find((f) => f.kind === "unavailable");
@@ -100,5 +141,10 @@ export function progressView(out: NodeJS.WriteStream = process.stderr): { onEven
         break;
     }
   };
-  return { onEvent, close: () => (tty ? clear() : undefined) };
+  const close = () => {
+    bars?.update(); // prints what log() buffered since the last redraw
+    bars?.stop();
+  };
+  return { onEvent, close };
 }
+

@@ -8,6 +8,7 @@ import { stoppable } from "./signals.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { Notifier } from "../report/notify.ts";
+import { earlySavedLine, savedByEarlyStop } from "../report/summary.ts";
 import { resolveDevices } from "../runner/devices.ts";
 
 interface RunOptions {
@@ -80,7 +81,8 @@ export function registerRun(program: Command): void {
           else {
             const held = outcome.confirmed.filter((c) => c.verdict === "confirmed better").length;
             const confirmed = outcome.confirmed.length ? ` ${held} of ${outcome.confirmed.length} winners confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
-            process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
+            const early = earlySavedLine(savedByEarlyStop(outcome.finished));
+            process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed}${early ? ` ${early[0]!.toUpperCase()}${early.slice(1)}.` : ""} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
           }
           // A stuck run exits 1 (a stopped one 128 + the signal's number: stoppable).
           if (outcome.blocked && !stop.by) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { syntheticExperiment } from "../archive/fixtures.ts";
 import type { Experiment } from "../contracts/experiment.ts";
 import { errorSpike, isBudgetStop } from "./notify.ts";
-import { parseSince, summarise } from "./summary.ts";
+import { parseSince, summarise, summaryMarkdown } from "./summary.ts";
 
 describe("report policy", () => {
   it.each([
@@ -33,5 +33,24 @@ describe("report policy", () => {
     expect(s.failures).toEqual([{ id: "e4", name: "candidate-4", status: "failed", reason: "crash: boom" }]);
     expect(s.costs.cpuHours).toBeCloseTo(exps.slice(1).reduce((t, e) => t + e.costs.cpuSeconds, 0) / 3600);
     expect(() => parseSince("soon", now)).toThrow(/--since "soon"/);
+  });
+
+  it("adds up the compute saved by early stops on any stage, and says it only when a run stopped", () => {
+    const now = new Date("2026-01-02T00:00:00Z");
+    const rule = { margin: 0.1, warmup_fraction: 0.25, window: 5 };
+    const stopped = (steps: number, seconds: number) => ({ step: 600 - steps, total_steps: 600, loss: 3, baseline_loss: 2.5, margin: 0.1, steps_saved: steps, seconds_saved: seconds, rule });
+    const exps = [1, 2, 3].map((i) => {
+      const e = { ...syntheticExperiment(i, null, { updatedAt: "2026-01-01T12:00:00Z" }), id: `e${i}` } as Experiment;
+      const proxy = Object.values(e.stages)[0]!;
+      if (i === 1) e.stages = { ...e.stages, lm: { ...proxy, status: "stopped_early", earlyStop: stopped(450, 324) } };
+      if (i === 3) e.stages = { ...e.stages, lm: { ...proxy, status: "stopped_early", earlyStop: stopped(300, 216) } };
+      return e;
+    });
+    const s = summarise({ experiments: exps, campaigns: [], since: null, now });
+    expect(s.earlyStop).toEqual({ runs: 2, stepsSaved: 750, secondsSaved: 540 });
+    expect(summaryMarkdown(s)).toContain("**Early stop:** 2 runs stopped trailing the baseline, 750 steps saved (about 9.0 min)");
+    const none = summarise({ experiments: exps.slice(1, 2), campaigns: [], since: null, now });
+    expect(none.earlyStop).toEqual({ runs: 0, stepsSaved: 0, secondsSaved: 0 });
+    expect(summaryMarkdown(none)).not.toContain("Early stop");
   });
 });

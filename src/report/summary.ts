@@ -16,6 +16,27 @@ export interface ReportSummary {
   campaigns: { id: string; name: string; startedAt: string; endedAt: string | null; stopReason: string | null }[];
   jobs: { submitted: number; reattached: number; requeued: number; cancelled: number };
   costs: { cpuHours: number; gpuHours: number; llmDollars: number; llmTokensIn: number; llmTokensOut: number };
+  /** Runs stopped early (trailing the baseline's curve) and the compute that saved. */
+  earlyStop: EarlySaved;
+}
+
+export interface EarlySaved {
+  runs: number;
+  stepsSaved: number;
+  /** Estimated: each run's steps saved × its measured seconds per step. */
+  secondsSaved: number;
+}
+
+/** The early stops recorded on the experiments' stages, added up. */
+export function savedByEarlyStop(experiments: readonly Experiment[]): EarlySaved {
+  const stops = experiments.flatMap((e) => Object.values(e.stages ?? {}).flatMap((s) => (s.earlyStop ? [s.earlyStop] : [])));
+  return { runs: stops.length, stepsSaved: stops.reduce((n, e) => n + e.steps_saved, 0), secondsSaved: stops.reduce((n, e) => n + e.seconds_saved, 0) };
+}
+
+/** "early stop: 3 runs stopped, 1,350 steps saved (about 16.2 min)", or null when none stopped. */
+export function earlySavedLine(saved: EarlySaved): string | null {
+  if (!saved.runs) return null;
+  return `early stop: ${saved.runs} run${saved.runs === 1 ? "" : "s"} stopped trailing the baseline, ${saved.stepsSaved.toLocaleString("en-US")} steps saved (about ${(saved.secondsSaved / 60).toFixed(1)} min)`;
 }
 
 export interface SummaryInput {
@@ -58,6 +79,7 @@ export function summarise(input: SummaryInput): ReportSummary {
       cpuHours: sum((e) => e.costs.cpuSeconds) / 3600, gpuHours: sum((e) => e.costs.gpuSeconds) / 3600,
       llmDollars: sum((e) => e.costs.llmDollars), llmTokensIn: sum((e) => e.costs.llmTokensIn), llmTokensOut: sum((e) => e.costs.llmTokensOut),
     },
+    earlyStop: savedByEarlyStop(inWindow),
   };
 }
 
@@ -75,6 +97,8 @@ export function summaryMarkdown(s: ReportSummary, title = "archlab report"): str
     `**Experiments:** ${e.total} (${e.done} done, ${e.failed} failed, ${e.rejected} rejected, ${e.unfinished} unfinished)`, "",
     `**Costs:** ${s.costs.cpuHours.toFixed(2)} CPU-h · ${s.costs.gpuHours.toFixed(2)} GPU-h · $${s.costs.llmDollars.toFixed(4)} LLM (${s.costs.llmTokensIn} in / ${s.costs.llmTokensOut} out tokens)`,
   ];
+  const early = earlySavedLine(s.earlyStop);
+  if (early) lines.push("", `**Early stop:** ${early.replace(/^early stop: /, "")}`);
   if (s.jobs.submitted) lines.push("", `**Slurm jobs:** ${s.jobs.submitted} (${s.jobs.reattached} re-attached, ${s.jobs.requeued} requeues, ${s.jobs.cancelled} cancelled)`);
   lines.push("", "## Best new candidates", "");
   if (s.best.length) {
