@@ -87,7 +87,7 @@ describe("archlab evaluate --early-stop", () => {
     const run = await archlab(["evaluate", path.join(tmp, "bad.py"), "--stage", "lm", "--preset", "tiny", "--no-baseline", "--early-stop"]);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toBe("archlab: --early-stop compares with the baseline's curve: it needs the proxy or lm stage and a baseline (not --no-baseline)");
-    const margin = await archlab(["evaluate", path.join(tmp, "bad.py"), "--stage", "lm", "--early-stop", "-1"]);
+    const margin = await archlab(["evaluate", path.join(tmp, "bad.py"), "--stage", "lm", "--data", path.join(tmp, "tok"), "--early-stop", "-1"]);
     expect(margin.exitCode).toBe(2);
     expect(margin.stderr).toBe('archlab: --early-stop must be a positive number, not "-1"');
   }, 60_000);
