@@ -1,10 +1,15 @@
 // The early-stop watch over a run's event stream (pure, with a given clock): only the evaluator's monitor
 // events decide; the evidence carries the rule, the steps saved and the seconds they would have taken.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EarlyStopRecord, EarlyStopRule } from "../contracts/ladder.ts";
-import type { ProgressEvent } from "../contracts/result.ts";
+import { RESULT_SCHEMA, RunResult, type ProgressEvent } from "../contracts/result.ts";
+import { RunSpec } from "../contracts/runSpec.ts";
 import { formatEarlyStop, formatSeconds } from "../cli/format.ts";
-import { earlyStopOption, EarlyStopWatch } from "./earlyStop.ts";
+import { earlyStopOption, earlyStopping, EarlyStopWatch } from "./earlyStop.ts";
+import type { Runner } from "./runner.ts";
 
 const baseline = [10, 20, 30, 40, 50].map((step) => ({ step, loss: 5 - step / 50 }));
 const rule = EarlyStopRule.parse({ margin: 0.1, warmup_fraction: 0.25, window: 2 });
@@ -61,3 +66,61 @@ describe("formatEarlyStop", () => {
     expect([4.25, 42, 3600, 7200].map(formatSeconds)).toEqual(["4.3 s", "42 s", "60.0 min", "2.0 h"]);
   });
 });
+
+describe("earlyStopping(runner)", () => {
+  // Any runner honouring the interface (LocalRunner kills its process groups, SlurmRunner scancels): this one
+  // streams a run's events and stops when its signal aborts, as a killed run would, with the runner's own result.
+  const fakeRunner = (monitorLoss: number): Runner => ({
+    kind: "slurm",
+    async run(spec, ctx) {
+      ctx.onProgress?.({ event: "start", stage: spec.stage });
+      for (let step = 10; step <= 50; step += 10) {
+        if (ctx.signal?.aborted) break;
+        await new Promise((r) => setTimeout(r, 5));
+        ctx.onProgress?.({ event: "step", step, total_steps: 50, loss: 9, tokens: step * 10 });
+        ctx.onProgress?.({ event: "monitor", step, total_steps: 50, loss: monitorLoss });
+      }
+      const status = ctx.signal?.aborted ? "failed" : "ok";
+      const result = { ...killedResult(spec), status, error: status === "ok" ? null : { kind: "cancelled", message: "scancel", tail: "" } } as RunResult;
+      return { result, processS: 1.5 };
+    },
+  });
+  const setup = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-es-"));
+    const spec = RunSpec.parse({ stage: "lm", layer: { path: "l.py" }, result_path: path.join(dir, "result.json"), checkpoint_path: path.join(dir, "checkpoint.pt"), train: { steps: 50 } });
+    fs.mkdirSync(path.join(dir, "work"));
+    fs.writeFileSync(path.join(dir, "work", "checkpoint.pt"), "x");
+    return { dir, spec };
+  };
+  const option = { rule, baseline: baseline.map((p) => ({ ...p, loss: 2 })) };
+
+  it("stops a trailing run through the runner's abort and records stopped_early, its evidence and the result file", async () => {
+    const { dir, spec } = setup();
+    const seen: string[] = [];
+    const out = await earlyStopping(fakeRunner(3)).run(spec, { runDir: dir, earlyStop: option, onProgress: (e) => seen.push(e.event) });
+    expect(out.result.status).toBe("stopped_early");
+    expect(out.result.error).toBeNull();
+    expect(out.result.early_stop).toMatchObject({ step: 20, steps_saved: 30, loss: 3, baseline_loss: 2 });
+    expect(out.result.monitor!.map((p) => p.step)).toEqual([10, 20]);
+    expect(out.result.curve.map((p) => p.step)).toEqual([10, 20]); // the reported curve so far
+    expect(seen).toContain("stopped_early"); // the progress view says so
+    expect(RunResult.parse(JSON.parse(fs.readFileSync(spec.result_path, "utf8"))).status).toBe("stopped_early");
+    expect(fs.existsSync(path.join(dir, "work", "checkpoint.pt"))).toBe(false);
+  });
+
+  it("leaves a run within the margin, a run without the option, and a run the caller aborts as the runner returns them", async () => {
+    const { dir, spec } = setup();
+    expect((await earlyStopping(fakeRunner(2.1)).run(spec, { runDir: dir, earlyStop: option })).result.status).toBe("ok");
+    expect((await earlyStopping(fakeRunner(3)).run(spec, { runDir: dir })).result.status).toBe("ok");
+    const caller = new AbortController();
+    caller.abort();
+    const stopped = await earlyStopping(fakeRunner(3)).run(spec, { runDir: dir, earlyStop: option, signal: caller.signal });
+    expect(stopped.result.status).toBe("failed"); // the caller's stop (veto, budget, signal) is not an early stop
+    expect(stopped.result.early_stop ?? null).toBeNull();
+    expect(fs.existsSync(path.join(dir, "work", "checkpoint.pt"))).toBe(true);
+  });
+});
+
+function killedResult(spec: RunSpec): RunResult {
+  return RunResult.parse({ schema: RESULT_SCHEMA, stage: spec.stage, status: "failed", error: null, probes: null, fingerprint: null, curve: [], metrics: {}, params: null, tokens_per_s: null, wall_s: 0, device_s: null, env: { torch: "unknown", python: "unknown", device: "cpu", dtype: "auto", seed: 0 } });
+}
