@@ -6,6 +6,7 @@ import { Command } from "commander";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
 import { fmt, formatConfirmation, writeOut } from "./present.ts";
+import { formatEarlyStop } from "./format.ts";
 import { readAgentLog } from "../llm/log.ts";
 import { renderAgentLog } from "./agentLog.ts";
 import path from "node:path";
@@ -130,6 +131,7 @@ function formatStage(name: string, s: StageSummary): string[] {
   if (s.params !== null) head.push(`params ${fmt(s.params)}`);
   if (s.errorKind || s.message) head.push(`${s.errorKind ?? "error"}: ${s.message ?? ""}`.trim());
   const lines = [head.join(" · ")];
+  if (s.earlyStop) lines.push(`            ${formatEarlyStop(s.earlyStop)}`);
   const metrics = Object.entries(s.metrics).map(([k, v]) => `${k} ${fmt(v)}`);
   if (metrics.length) lines.push(`            metrics ${metrics.join(" · ")}`);
   if (s.probes) {
