@@ -49,7 +49,7 @@ describe("archlab evaluate", () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/tiny_causal\.py · smoke · ok/);
     expect(run.stdout).toMatch(/loss [\d.]+ → [\d.]+ over 20 steps/);
-    expect(run.stderr).toMatch(/step 20\/20/);
+    expect(run.stderr).toMatch(/step 20\/20  loss [\d.]+  [\d.]+[kM]? tok\/s  ETA \d+s/); // rate and ETA measured from step 1
   });
 
   it("gives the same loss curve for the same seed", async () => {

@@ -17,6 +17,7 @@ import { DEFAULT_DATA_CACHE, DEFAULT_LM_PRESET, DEFAULT_PROXY_PRESET, LM_PRESETS
 } from "../runner/stages.ts";
 import { fraction, nonNegativeInt, positiveInt, positiveNumber } from "./flags.ts";
 import { formatComparison, formatResult } from "./format.ts";
+import { stepText, track, type RunView } from "./runProgress.ts";
 
 interface EvaluateOptions {
   stage: string;
@@ -238,12 +239,13 @@ function defaultRunDir(file: string): string {
 function progressPrinter(label: string) {
   const tty = process.stderr.isTTY;
   let lastPlain = -1;
+  const view: RunView = { id: label, name: "", stage: "" };
   return {
     update(event: ProgressEvent) {
       let text: string | undefined;
+      track(view, event, Date.now());
       if (event.event === "step") {
-        const loss = event.loss === null ? "nan" : event.loss.toFixed(4);
-        text = `${label}: step ${event.step}/${event.total_steps} loss ${loss}`;
+        text = `${label}: ${stepText(view)}`; // step/total, loss, tokens/s and ETA (cli/runProgress.ts)
         const decile = Math.floor((10 * event.step) / event.total_steps);
         if (!tty && decile === lastPlain) return;
         lastPlain = decile;

@@ -50,8 +50,14 @@ function trackStep(view: RunView, event: StepEvent, now: number): void {
 /** "lm  step 120/600  loss 2.3450  12.3k tok/s  ETA 5m12s"; the stage alone before the first step. */
 export function runText(view: RunView): string {
   const where = view.run && view.stage !== view.run ? `${view.stage} ${view.run}` : view.stage;
-  if (view.step === undefined || view.total === undefined) return where;
-  const parts = [where, `step ${view.step}/${view.total}`, `loss ${view.loss == null ? "nan" : view.loss.toFixed(4)}`];
+  const steps = stepText(view);
+  return steps ? `${where}  ${steps}` : where;
+}
+
+/** "step 120/600  loss 2.3450  12.3k tok/s  ETA 5m12s"; "" before the first step. */
+export function stepText(view: Pick<RunView, "step" | "total" | "loss" | "tokensPerS" | "etaS">): string {
+  if (view.step === undefined || view.total === undefined) return "";
+  const parts = [`step ${view.step}/${view.total}`, `loss ${view.loss == null ? "nan" : view.loss.toFixed(4)}`];
   if (view.tokensPerS != null) parts.push(`${formatRate(view.tokensPerS)} tok/s`);
   if (view.etaS != null) parts.push(`ETA ${formatEta(view.etaS)}`);
   return parts.join("  ");
