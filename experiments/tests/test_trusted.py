@@ -130,3 +130,34 @@ def test_a_monitor_point_needs_a_new_step_within_the_run_and_complete_finite_out
     worker.monitor_outputs = {items[0].key: nan}
     monitored(worker, items, 15, 20, events.append)
     assert len(worker.monitor) == 2
+
+
+class PipeWorker(FakeWorker):
+    """What collect() reads: the candidate process's frames on a pipe."""
+
+    def __init__(self, frames: bytes):
+        super().__init__()
+        self.proc = type("Proc", (), {"stdout": io.BytesIO(frames), "stdin": io.BytesIO()})()
+        self.saw_start, self.tensors, self.outputs, self.prefixes, self.samples = False, {}, {}, {}, []
+        self.train_times, self.report, self.wire_error = {}, None, None
+
+    def started(self):
+        pass
+
+
+def test_a_candidate_cannot_forge_the_monitor_only_its_outputs_score_it():
+    from harness.trusted import collect
+    it = item()
+    monitor = monitor_items([it])[0]
+    buf = io.BytesIO()
+    write_frame(buf, {"type": "progress", "event": {"event": "monitor", "step": 5, "total_steps": 20, "loss": 0.0}})
+    write_frame(buf, {"type": "progress", "event": {"event": "step", "step": 5, "total_steps": 20, "loss": 0.0}})
+    write_frame(buf, {"type": "monitor", "step": 5, "key": monitor.key}, outputs_of(monitor, torch.zeros(3, 10, 8)))
+    write_frame(buf, {"type": "monitor_done", "step": 5})
+    write_frame(buf, {"type": "report", "result": {"status": "ok"}})
+    worker, events = PipeWorker(buf.getvalue()), []
+    collect(worker, [it], events.append, total_steps=20)
+    monitors = [e for e in events if e["event"] == "monitor"]
+    assert monitors == [{"event": "monitor", "step": 5, "total_steps": 20, "loss": pytest.approx(math.log(8))}]
+    assert [e["event"] for e in events] == ["step", "monitor"]      # the forged monitor event was not passed on
+    assert worker.monitor == [{"step": 5, "loss": pytest.approx(math.log(8))}]
