@@ -1,6 +1,7 @@
 // `archlab run` with every stage going through sbatch to a real single-node Slurm (test/support/slurm.ts):
 // jobs complete; a job scancel'd from outside is recorded cancelled with the reason; the orchestrator SIGKILLed
-// while a job runs is restarted and re-attaches to it, never resubmitting (sbatch calls counted by a shim).
+// while a job runs is restarted and re-attaches to it, never resubmitting (sbatch calls counted by a shim); a
+// veto, the campaign's SIGTERM and a spent time budget each scancel the job in flight.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,8 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Archive } from "../src/archive/archive.ts";
 import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
+import { runCampaign } from "../src/campaign/campaign.ts";
+import { loadCampaign } from "../src/campaign/config.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
 import { sbatchCounter, slurmUnavailable, startSlurm, type LocalSlurm } from "./support/slurm.ts";
 
@@ -109,4 +112,86 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     const all = await execa("squeue", ["-h", "-t", "all", "-o", "%i"], { env });
     expect(all.stdout.split("\n").filter(Boolean)).toHaveLength(dirs.length);
   }, 600_000);
+
+  /** A job's state as the controller reports it (finished jobs stay visible for MinJobAge). */
+  async function stateOf(id: string): Promise<string | undefined> {
+    const out = await execa("scontrol", ["show", "job", "-o", id], { env, reject: false });
+    return /JobState=(\S+)/.exec(out.stdout)?.[1];
+  }
+
+  const experimentsIn = async (dir: string): Promise<Experiment[]> => {
+    if (!fs.existsSync(path.join(dir, "db.json"))) return [];
+    const archive = await Archive.open(dir, { mode: "read", warn: () => {} });
+    try {
+      return archive.experiments();
+    } finally {
+      await archive.close();
+    }
+  };
+
+  const proxyOnSlurm = (name: string, budget: string, extra: string[] = []) => {
+    const file = path.join(tmp, `${name}.yaml`);
+    fs.writeFileSync(file, [
+      `name: ${name}`, `archive: ${path.join(tmp, name)}`, `budget: ${budget}`, ...extra,
+      "stages:", "  proxy: {preset: tiny, runner: {kind: slurm, poll_s: 1, mem: 1G, time: '10'}}", "",
+    ].join("\n"));
+    return file;
+  };
+  const runDirOf = (dir: string) => /[/\\](e\d{6})[/\\]/.exec(dir)?.[1];
+
+  it("a veto scancels the vetoed candidate's job; the campaign's SIGTERM scancels the job in flight", async () => {
+    // Two seeds in two slots: both first jobs run at once, before any baseline job.
+    const archiveDir = path.join(tmp, "steered");
+    const file = proxyOnSlurm("steered", "{experiments: 4}", ["parallel: 2", "proposer: {seeds: [delta_net, retnet]}"]);
+    const campaign = execa("node", [CLI, "run", file], { env, reject: false, cwd: tmp });
+    const [vetoedJob] = await until("jobs of e000001 and e000002 running", async () => {
+      const jobs = await running();
+      const second = jobs.find((j) => runDirOf(j.dir) === "e000002");
+      return second && jobs.some((j) => runDirOf(j.dir) === "e000001") ? [second] : undefined;
+    });
+    const veto = await execa("node", [CLI, "veto", "e000002", "--why", "not this one", "--archive", archiveDir], { env: { ...env, USER: "tester" }, reject: false });
+    expect(veto.exitCode, veto.stderr).toBe(0);
+    await until("the vetoed job to be cancelled", async () => ((await stateOf(vetoedJob!.id)) === "CANCELLED" ? true : undefined), 60_000);
+    const inFlight = await until("another job in flight", async () => (await running()).find((j) => j.id !== vetoedJob!.id));
+    campaign.kill("SIGTERM");
+    const out = await campaign;
+    expect(out.exitCode, String(out.stderr)).toBe(143);
+    expect(await stateOf(inFlight.id)).toBe("CANCELLED");
+    expect(await running()).toEqual([]);
+
+    const exps = await experimentsIn(archiveDir);
+    const vetoed = exps.find((e) => e.id === "e000002")!;
+    expect(vetoed.status).toBe("rejected");
+    expect(vetoed.reason).toMatch(/^vetoed by tester .*: not this one$/);
+    expect(vetoed.jobs!.find((j) => j.jobId === vetoedJob!.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: e000002 vetoed: scancel" });
+    const owner = runDirOf(inFlight.dir); // e000001's proxy job, or (had it finished) a baseline job
+    if (owner) {
+      const stopped = exps.find((e) => e.id === owner)!;
+      expect(TERMINAL_STATUSES).not.toContain(stopped.status); // resumes on the next run
+      expect(stopped.jobs!.find((j) => j.jobId === inFlight.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: campaign stopped by SIGTERM: scancel" });
+    }
+  }, 300_000);
+
+  it("a spent time budget (budget.hours) scancels the job in flight; its experiment resumes next run", async () => {
+    const saved = { PATH: process.env.PATH, SLURM_CONF: process.env.SLURM_CONF };
+    Object.assign(process.env, env);
+    let skew = 0; // the campaign's clock, moved past budget.hours while a job runs
+    try {
+      const config = loadCampaign(proxyOnSlurm("timed", "{hours: 1}", ["parallel: 1"]), {});
+      const run = runCampaign({ config, signal: new AbortController().signal, now: () => new Date(Date.now() + skew) });
+      const job = await until("a running job of e000001", async () => (await running()).find((j) => j.dir.includes(`${path.sep}e000001${path.sep}`)));
+      skew = 2 * 3_600_000;
+      const outcome = await run;
+      expect(outcome.stopReason).toBe("reached 1 h");
+      expect(outcome.interrupted).toEqual(["e000001"]);
+      expect(await stateOf(job.id)).toBe("CANCELLED");
+      const [exp] = await experimentsIn(path.join(tmp, "timed"));
+      expect(exp!.jobs!.find((j) => j.jobId === job.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: reached 1 h: scancel" });
+      expect(TERMINAL_STATUSES).not.toContain(exp!.status);
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.SLURM_CONF === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = saved.SLURM_CONF;
+    }
+  }, 300_000);
 });

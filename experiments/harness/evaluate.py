@@ -9,6 +9,12 @@ score, the monitor (held-out loss at each logged step, which early stop reads), 
 the batch and causality probes' verdicts, wall time, tokens/s. What the
 candidate process reports (training curve, parameter counts, probe costs, environment) is copied and listed in
 result["candidate_reported"]. Progress lines go to stdout as JSON; the exit code is 0 once a result is written.
+
+SIGUSR2 (a Slurm job's batch script forwards it when the time limit or a preemption is near) asks for a
+checkpoint: the evaluator creates launch["stop"]["file"], the candidate process saves its checkpoint at the next
+step boundary and stops, and the evaluator exits with launch["stop"]["exit_code"] and no result file; the batch
+script requeues the job, which resumes from the checkpoint. A run that finishes before a step boundary (probes,
+the final evaluation) just finishes.
 """
 from __future__ import annotations
 
@@ -51,6 +57,7 @@ class Worker:
         self.monitor: List[dict] = []                 # [{step, loss}]: the held-out loss computed here
         self.monitor_outputs: Dict[str, Any] = {}     # the monitor slice's outputs of the step being sent
         self.saw_start = False
+        self.resumed_from = 0
 
     def _arm(self, seconds: float) -> threading.Timer:
         timer = threading.Timer(seconds, self._expire)
@@ -87,7 +94,28 @@ class Worker:
         return -9 if code is None else code
 
 
-def evaluate(spec: RunSpec, spec_path: str, launch: dict, emit) -> dict:
+class StopRequest:
+    """SIGUSR2's flag and the file that carries it to the candidate process (see the module docstring)."""
+
+    def __init__(self, launch: dict):
+        stop = launch.get("stop") if isinstance(launch.get("stop"), dict) else {}
+        self.file: Optional[str] = stop.get("file")
+        self.exit_code: int = int(stop.get("exit_code", 75))
+        self.asked = False
+        if self.file and os.path.exists(self.file):
+            os.remove(self.file)   # a previous attempt's request: this one (the requeued job) runs on
+
+    def install(self) -> None:
+        signal.signal(signal.SIGUSR2, self._on_usr2)
+
+    def _on_usr2(self, signum, frame) -> None:
+        self.asked = True
+        if self.file:
+            open(self.file, "w").close()
+
+
+def evaluate(spec: RunSpec, spec_path: str, launch: dict, emit, stop: Optional[StopRequest] = None) -> Optional[dict]:
+    """The run's result; None when it stopped for a requeue as asked (its checkpoint saved)."""
     started = time.perf_counter()
     worker = Worker(launch, spec.timeout_s)
     emit({"event": "worker", "pid": worker.proc.pid})   # so the orchestrator's backstop can kill its group too
@@ -102,6 +130,10 @@ def evaluate(spec: RunSpec, spec_path: str, launch: dict, emit) -> dict:
         collect(worker, items, emit, spec.train.steps if spec.train else 0)
     finally:
         code = worker.finish()
+    stopped = worker.report.get("stopped") if isinstance(worker.report, dict) else None
+    if stop is not None and stop.asked and isinstance(stopped, dict) and not worker.timed_out:
+        emit({"event": "checkpointed", "step": stopped.get("step"), "checkpoint": bool(stopped.get("checkpoint"))})
+        return None
     wall = time.perf_counter() - started
     result = judge(spec, data, items, worker, code, launch)
     result["wall_s"] = round(wall, 3)
@@ -124,11 +156,15 @@ def main(argv: list) -> int:
         return 2
 
     die_with_parent()
+    stop = StopRequest(launch)
+    stop.install()
 
     def emit(event: dict) -> None:
         from .result import finite   # torch-free until evaluate() has started the candidate process
         print(json.dumps(finite(event), allow_nan=False, default=str), flush=True)
-    result = evaluate(spec, argv[1], launch, emit)
+    result = evaluate(spec, argv[1], launch, emit, stop)
+    if result is None:
+        return stop.exit_code   # no result file: the requeued job resumes from the checkpoint
     from .result import write_result
     write_result(result, spec.result_path)
     emit({"event": "done", "status": result["status"]})

@@ -26,7 +26,7 @@ from .model import LM, LMConfig
 from .evaluation import monitor_items, outputs_of, prefix_logits
 from .result import CandidateError, environment, new_result, set_error, traceback_tail
 from .spec import RunSpec, SpecError, parse_spec
-from .train import logits_fn, train
+from .train import Checkpointed, logits_fn, train
 from .wire import read_frame, write_frame
 
 
@@ -119,6 +119,13 @@ def monitor(channel: Channel, data, model: LM, spec: RunSpec, bf16: bool) -> Cal
     return send
 
 
+def stop_requested() -> bool:
+    """The evaluator asks for a checkpoint-and-stop by creating ARCHLAB_STOP_FILE (in the work dir, the one
+    place both sides reach through the sandbox); training checks it at each step boundary."""
+    stop_file = os.environ.get("ARCHLAB_STOP_FILE")
+    return bool(stop_file) and os.path.exists(stop_file)
+
+
 def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] = None) -> dict:
     """One run; with a channel (a real run) the outputs go to the evaluator, without one (in-process tests)
     the metrics are computed here."""
@@ -151,9 +158,10 @@ def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] 
             if channel:
                 channel.send({"type": "train", "state": "start"})
             on_log = monitor(channel, data, model, spec, bf16) if channel else None
-            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path, on_log)
-            if channel:
-                channel.send({"type": "train", "state": "end"})
+            trained = train(model, data, spec.train, spec.device, bf16, emit, spec.checkpoint_path, on_log,
+                            stop_requested)
+            if channel:  # resumed_from: the steps trained here are the rest (the evaluator's tokens/s)
+                channel.send({"type": "train", "state": "end", "resumed_from": trained["resumed_from"]})
             result["curve"], result["tokens_per_s"] = trained["curve"], trained["tokens_per_s"]
             result["device_s"] = trained["train_s"]
             emit({"event": "eval"})
@@ -165,6 +173,9 @@ def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] 
                 result["metrics"].update(data.summary(result["metrics"]))
     except CandidateError as exc:
         set_error(result, exc.status, exc.kind, exc.message, exc.tail)
+    except Checkpointed as exc:
+        result["stopped"] = {"step": exc.step, "checkpoint": exc.saved}
+        set_error(result, "failed", "crash", str(exc))
     except HarnessTimeout as exc:
         set_error(result, "timeout", "timeout", str(exc), traceback_tail(exc))
     except (MemoryError, RuntimeError) as exc:

@@ -18,6 +18,15 @@ from .result import CandidateError, traceback_tail
 from .spec import TrainSpec
 
 
+class Checkpointed(Exception):
+    """Training stopped at a step boundary because the trusted evaluator asked (a Slurm job told by USR2 that
+    its time limit or a preemption is near), its state saved to the checkpoint: the requeued job resumes there."""
+
+    def __init__(self, step: int, saved: bool):
+        super().__init__(f"stopped at step {step} for a requeue ({'checkpoint saved' if saved else 'no checkpoint path'})")
+        self.step, self.saved = step, saved
+
+
 def get_lr(step: int, t: TrainSpec) -> float:
     if step < t.warmup_steps:
         return t.lr * (step + 1) / t.warmup_steps
@@ -82,12 +91,14 @@ def forward_backward(model: LM, x: torch.Tensor, y: torch.Tensor, t: TrainSpec, 
 
 
 def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable[[dict], None],
-          checkpoint_path: Optional[str] = None, on_log: Optional[Callable[[int], None]] = None) -> dict:
+          checkpoint_path: Optional[str] = None, on_log: Optional[Callable[[int], None]] = None,
+          stop_requested: Callable[[], bool] = lambda: False) -> dict:
     """Trains in place; returns {curve, tokens_per_s, train_s, resumed_from}. A candidate failure raises
     CandidateError (status rejected if it happens on the first step, failed after). With checkpoint_path, resumes
     from the checkpoint there (the data of step s is a function of s, so the curve continues as if never
     stopped) and saves one every t.checkpoint_every steps. on_log(step) runs after each progress line (the
-    monitor: held-out outputs for the evaluator's loss, run.py)."""
+    monitor: held-out outputs for the evaluator's loss, run.py). When stop_requested() turns true, the next step
+    boundary saves a checkpoint and raises Checkpointed."""
     opt = make_optimizer(model, t)
     ckpt = load_checkpoint(checkpoint_path, model, opt)
     curve: List[dict] = ckpt["curve"] if ckpt else []
@@ -122,6 +133,11 @@ def train(model: LM, data, t: TrainSpec, device: str, bf16: bool, emit: Callable
         if checkpoint_path and t.checkpoint_every and (step + 1) % t.checkpoint_every == 0 and step + 1 < t.steps:
             save_checkpoint(checkpoint_path, model, opt, {"step": step + 1, "curve": curve, "tokens": tokens,
                                                           "train_s": train_s})
+        if step + 1 < t.steps and stop_requested():
+            if checkpoint_path:
+                save_checkpoint(checkpoint_path, model, opt, {"step": step + 1, "curve": curve, "tokens": tokens,
+                                                              "train_s": train_s})
+            raise Checkpointed(step + 1, bool(checkpoint_path))
     if checkpoint_path and os.path.exists(checkpoint_path):
         os.remove(checkpoint_path)  # trained to the end: a rerun starts afresh
     return {"curve": curve, "tokens_per_s": tokens / train_s if train_s > 0 else None, "train_s": train_s,

@@ -90,6 +90,8 @@ def collect(worker, items, emit, total_steps: int = 0) -> None:
             emit(header["event"])
         elif kind == "train" and header.get("state") in ("start", "end"):
             worker.train_times.setdefault(header["state"], time.perf_counter())
+            if header["state"] == "end" and isinstance(header.get("resumed_from"), int):
+                worker.resumed_from = header["resumed_from"]
         elif kind == "probe_tensor" and header.get("name") in PROBE_TENSORS and tensor is not None:
             worker.tensors.setdefault(header["name"], tensor)
         elif kind == "monitor" and header.get("key") in monitor_keys and tensor is not None:
@@ -170,6 +172,8 @@ def judge(spec: RunSpec, data, items, worker, code: int, launch: dict) -> dict:
         return set_error(result, "failed", "crash", f"the candidate process broke the protocol: {worker.wire_error}")
     if report is None:
         return set_error(result, "failed", "crash", f"the candidate process exited (code {code}) without a report")
+    if isinstance(report.get("stopped"), dict):  # a stop the evaluator asked for never reaches judge()
+        return set_error(result, "failed", "crash", "the candidate process stopped training without being asked")
     if report.get("status") != "ok":
         reported_error(result, report)
         if isinstance(report.get("probes"), dict):
@@ -194,7 +198,9 @@ def judge(spec: RunSpec, data, items, worker, code: int, launch: dict) -> dict:
         start, end = worker.train_times.get("start"), worker.train_times.get("end")
         if start is not None and end is not None and end > start:
             result["device_s"] = round(end - start, 3)
-            result["tokens_per_s"] = data.train_tokens(spec.train.steps) / (end - start)
+            # a run resumed from a checkpoint trained only the steps after it in this process (candidate-reported)
+            first = min(max(0, getattr(worker, "resumed_from", 0)), spec.train.steps - 1)
+            result["tokens_per_s"] = data.train_tokens(spec.train.steps - first) / (end - start)
     if code != 0:
         return set_error(result, "failed", "crash", f"the candidate process exited with code {code}")
     return result

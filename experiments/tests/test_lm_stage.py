@@ -93,6 +93,43 @@ def test_sigkilled_run_resumes_from_its_checkpoint_with_the_same_curve(tmp_path)
     assert resumed["metrics"] == whole["metrics"]
 
 
+def test_usr2_checkpoints_at_the_next_step_and_exits_for_a_requeue_that_resumes_there(tmp_path):
+    """What a Slurm job's batch script relies on: USR2 to the evaluator -> the candidate process checkpoints at
+    its next step boundary -> exit 75, no result file; the rerun (the requeued job) resumes from that step."""
+    data = token_dir(tmp_path)
+    run_dir = lm_spec(tmp_path, data, "usr2", checkpoint_every=None)  # no periodic checkpoint: only USR2's
+    stop_file = run_dir / "checkpoint-requested"
+    (run_dir / "launch.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "harness.run", str(run_dir / "spec.json")], "sandboxed": False,
+        "env": {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(EXPERIMENTS), "ARCHLAB_STOP_FILE": str(stop_file)},
+        "stop": {"file": str(stop_file), "exit_code": 75}}))
+
+    def launch() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "harness.evaluate", str(run_dir / "spec.json"),
+                                 str(run_dir / "launch.json")], cwd=EXPERIMENTS, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+    proc = launch()
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1].get("event") == "step" and events[-1]["step"] == 3:
+            proc.send_signal(signal.SIGUSR2)
+    assert proc.wait(timeout=60) == 75
+    stopped = [e for e in events if e.get("event") == "checkpointed"]
+    assert len(stopped) == 1 and stopped[0]["checkpoint"] is True
+    at = stopped[0]["step"]
+    assert 3 <= at < 24  # the first step boundary the candidate reaches after the request, not the end
+    assert not (run_dir / "result.json").exists() and (run_dir / "checkpoint.pt").exists()
+
+    resumed, events = finish(launch(), run_dir)  # the stale request file is cleared: this attempt runs on
+    steps = [e for e in events if e.get("event") == "step"]
+    assert steps[0]["resumed_from"] == at and steps[0]["step"] == at + 1
+    assert resumed["status"] == "ok", resumed["error"]
+    # one curve, each step once (bit-identical resume itself: the SIGKILL test above)
+    assert [p["step"] for p in resumed["curve"]] == list(range(1, 25))
+    assert not (run_dir / "checkpoint.pt").exists()
+
+
 def test_lm_metrics_and_gradient_accumulation(tmp_path):
     data = token_dir(tmp_path)
     one, events = finish(start(lm_spec(tmp_path, data, "one", steps=12)), tmp_path / "one")

@@ -90,6 +90,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   resolveSandbox(config.sandbox, config.sandbox === "none" ? false : sandboxAvailable(), config.llm !== null);
   const archive = await Archive.open(config.archive, { mode: "write" });
   let closeSteering = () => {};
+  let stopClock = () => {};
   try {
     const campaign = await openCampaign(archive, config, now());
     const steering = new CampaignSteering(archive.dir, campaign);
@@ -120,6 +121,16 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
       if (config.budget.gpu_hours !== null && gpuHours(mine()) >= config.budget.gpu_hours) return `GPU budget of ${config.budget.gpu_hours} h reached`;
       return null;
     };
+
+    // A time budget (budget.hours, --until) also stops the runs in flight (Slurm jobs scancelled); their
+    // experiments stay unfinished and resume next run. Other budgets let in-flight experiments finish.
+    const timeUp = new AbortController();
+    const clock = setInterval(() => {
+      if (now().getTime() >= Math.min(deadline, hoursEnd)) timeUp.abort(budgetStop() ?? "time budget reached");
+    }, 1000);
+    clock.unref();
+    stopClock = () => clearInterval(clock);
+    const runsSignal = AbortSignal.any([signal, timeUp.signal]);
 
     const rng = seededRng(config.seed + archive.count());
     const free = slots.map((_, i) => i);
@@ -154,7 +165,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
 
     const work = async (exp: Experiment) => {
       const slot = free.shift()!;
-      const run = steering.forExperiment(exp.id, signal);
+      const run = steering.forExperiment(exp.id, runsSignal);
       try {
         const veto = run.veto();
         if (veto?.action === "veto") {
@@ -177,7 +188,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
           const out = await vetoed(exp, veto);
           finished.push(out);
           emit({ type: "finished", experiment: out });
-        } else if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || signal.aborted) {
+        } else if (err instanceof Interrupted || err instanceof BudgetExceeded || err instanceof BaselineFailed || runsSignal.aborted) {
           // Stopping (a signal, the LLM budget spent mid-experiment, the baseline failed): it stays unfinished
           // and resumes next run.
           if (err instanceof BudgetExceeded) llmStop ??= err.message;
@@ -272,6 +283,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     emit({ type: "stop", reason: stopReason, interrupted });
     return { campaign, finished, stopReason, interrupted, blocked: stuck, confirmed };
   } finally {
+    stopClock();
     closeSteering();
     await archive.close();
   }

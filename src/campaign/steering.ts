@@ -80,11 +80,13 @@ export class CampaignSteering {
   /** A signal for one experiment's runs: aborts with the campaign's, or when a human vetoes the experiment. */
   forExperiment(id: string, parent: AbortSignal): { signal: AbortSignal; veto: () => SteeringAction | undefined; dispose: () => void } {
     const controller = new AbortController();
-    const abort = () => controller.abort();
+    // The reason travels to the runner (a Slurm job is recorded cancelled with it).
+    const abort = () => controller.abort(parent.reason);
     parent.addEventListener("abort", abort, { once: true });
-    if (parent.aborted || this.vetoOf(id)) controller.abort();
+    if (parent.aborted) abort();
+    else if (this.vetoOf(id)) controller.abort(`${id} vetoed`);
     const off = this.onChange(() => {
-      if (this.#state.vetoed.has(id)) controller.abort();
+      if (this.#state.vetoed.has(id)) controller.abort(`${id} vetoed`);
     });
     return {
       signal: controller.signal,

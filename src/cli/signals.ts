@@ -23,7 +23,7 @@ export async function stoppable<T>(resume: string, work: (stop: Stop) => Promise
   const onSignal = (signal: NodeJS.Signals) => {
     by = signal;
     process.stderr.write(`\narchlab: ${signal}: stopping; ${resume}\n`);
-    controller.abort();
+    controller.abort(`stopped by ${signal}`); // the reason a cancelled Slurm job is recorded with
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);

@@ -82,13 +82,23 @@ const FSIZE_BYTES = 1 << 30;
 const STARTUP_MS = 120_000;
 const NPROC = 256;
 
+/**
+ * The evaluator's exit code after SIGUSR2 made the run checkpoint and stop (no result file): a Slurm job's batch
+ * script requeues on it (slurmJob.ts). Told to the evaluator in launch.json (`stop`), with the file through which
+ * it asks the candidate process to stop at its next step boundary (in work/, which both sides reach).
+ */
+export const CHECKPOINT_EXIT = 75;
+const STOP_FILE = "checkpoint-requested";
+
 /** What the evaluator starts: the candidate process, wrapped in bubblewrap when sandboxed. */
 function launchFor(spec: RunSpec, python: string, specPath: string, workDir: string, sandboxed: boolean, gpu: string | undefined) {
   const command = [python, "-m", "harness.run", specPath];
+  const stop = { file: path.join(workDir, STOP_FILE), exit_code: CHECKPOINT_EXIT };
+  const withStop = (env: Record<string, string>) => ({ ...env, ARCHLAB_STOP_FILE: stop.file });
   if (!sandboxed) {
     const tmp = path.join(workDir, "tmp");
     fs.mkdirSync(tmp, { recursive: true });
-    return { argv: command, env: envFor(workDir, tmp, gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+    return { argv: command, env: withStop(envFor(workDir, tmp, gpu)), cwd: EXPERIMENTS_DIR, sandboxed, stop };
   }
   const readOnly = [...interpreterPaths(python), EXPERIMENTS_DIR, spec.layer.path, specPath,
     ...(spec.data.corpus ? [spec.data.corpus] : []), ...corpusEntries(spec)];
@@ -96,7 +106,7 @@ function launchFor(spec: RunSpec, python: string, specPath: string, workDir: str
   const asBytes = gpu === undefined && spec.memory_mb ? (spec.memory_mb + 16384) * 2 ** 20 : null;
   const argv = [findBwrap()!, ...sandboxArgs({ workDir, readOnly, home: SANDBOX_HOME },
     { nproc: NPROC, fsizeBytes: FSIZE_BYTES, cpuSeconds, asBytes }, { gpu: gpu !== undefined }, command)];
-  return { argv, env: envFor(SANDBOX_HOME, "/tmp", gpu), cwd: EXPERIMENTS_DIR, sandboxed };
+  return { argv, env: withStop(envFor(SANDBOX_HOME, "/tmp", gpu)), cwd: EXPERIMENTS_DIR, sandboxed, stop };
 }
 
 /** Data paths named by task entries (the byte-level LM's `corpus`, the LM stage's token directory `path`). */
@@ -117,8 +127,7 @@ export async function runHarness(specInput: RunSpec, opts: HarnessOptions): Prom
   const runDir = fs.realpathSync(opts.runDir);
   const workDir = path.join(runDir, "work");
   fs.mkdirSync(workDir, { recursive: true });
-  // the candidate process writes only work/: an LM run's checkpoint lives there (and resumes from there)
-  if (spec.checkpoint_path) spec.checkpoint_path = path.join(workDir, path.basename(spec.checkpoint_path));
+  checkpointInWork(spec, workDir);
   const specPath = path.join(runDir, "spec.json");
   const launchPath = path.join(runDir, "launch.json");
   const logPath = path.join(runDir, "harness.log");
@@ -203,6 +212,11 @@ export function harnessArgv(specPath: string, runDir: string, opts: { python?: s
   const launchPath = path.join(runDir, "launch.json");
   fs.writeFileSync(launchPath, JSON.stringify(launchFor(spec, python, specPath, workDir, sandboxed, opts.gpu ? "0" : undefined), null, 2));
   return { argv: [python, "-m", "harness.evaluate", specPath, launchPath], sandboxed };
+}
+
+/** The candidate process writes only work/: an LM run's checkpoint lives there (and resumes from there). */
+export function checkpointInWork(spec: RunSpec, workDir: string): void {
+  if (spec.checkpoint_path) spec.checkpoint_path = path.join(workDir, path.basename(spec.checkpoint_path));
 }
 
 export function parseProgress(line: string): ProgressEvent | undefined {

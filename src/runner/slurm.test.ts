@@ -160,32 +160,47 @@ describe.skipIf(unavailable !== null)("SlurmRunner on a real slurmd", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
   });
 
-  it("USR2 requeues the job (up to `requeue` times) and the runner waits through the requeue", async () => {
-    const { runDir, spec } = probeSpec("requeue", slowLayer());
+  it("USR2 mid-training: the run checkpoints, the job is requeued (at most `requeue` times) and resumes from the checkpoint", async () => {
+    // The LM rung at its tiny preset (20 steps, checkpoint_every 5) with a layer slowed to ~0.1 s a step, so
+    // USR2 lands mid-run; the requeued job waits cred_expire (10 s in the test cluster) and starts again.
+    const layer = path.join(tmp, "slow_steps.py");
+    fs.writeFileSync(layer, [
+      "import time", "import torch", "import torch.nn as nn", "", "class DeltaNet(nn.Module):",
+      "    def __init__(self, *, hidden_size, num_heads, layer_idx=None, **kw):", "        super().__init__()",
+      "        self.proj = nn.Linear(hidden_size, hidden_size, bias=False)", "",
+      "    def forward(self, hidden_states, attention_mask=None, past_key_values=None, use_cache=False, **kw):",
+      "        if self.training:", "            time.sleep(0.05)", "        x = self.proj(hidden_states)",
+      "        steps = torch.arange(1, x.shape[1] + 1, dtype=x.dtype).view(1, -1, 1)",
+      "        return x.cumsum(1) / steps, None, past_key_values", "",
+    ].join("\n"));
+    const runDir = path.join(tmp, "requeue");
+    const spec = stageSpec({ stage: "lm", lm: { preset: "tiny", dataCache: path.join(tmp, "data") }, layerPath: layer, className: "DeltaNet", runDir });
     const jobs: JobRecord[] = [];
+    const steps: { step: number; resumed_from?: number }[] = [];
     const before = sbatchCalls();
-    const run = runner({ requeue: 1 }).run(spec, { runDir, onJob: async (j) => { jobs.push(j); } });
+    const run = runner({ requeue: 1 }).run(spec, {
+      runDir, onJob: async (j) => { jobs.push(j); },
+      onProgress: (e) => { if (e.event === "step") steps.push(e as (typeof steps)[number]); },
+    });
     const jobId = await jobIdWhenWritten(runDir);
-    await harnessStarted(runDir, jobId);
-    const started = fs.readFileSync(path.join(runDir, `slurm-${jobId}.out`), "utf8").length;
+    const out = path.join(runDir, `slurm-${jobId}.out`);
+    for (let i = 0; i < 600 && !(fs.existsSync(out) && /"event": "(step|done)"/.test(fs.readFileSync(out, "utf8"))); i++) await sleep(100);
+    expect(fs.readFileSync(out, "utf8")).toMatch(/"event": "step"/);
     await execa("scancel", ["--signal=USR2", "--batch", jobId]);
-    // Requeued, it waits cred_expire (10 s in the test cluster) and starts again; the second USR2 is ignored.
-    for (let i = 0; i < 300; i++) {
-      const info = await queryJob(jobId);
-      if (info && info.restarts >= 1 && info.state === "RUNNING") break;
-      await sleep(200);
-    }
-    await waitForState(jobId, "RUNNING");
-    expect((await queryJob(jobId))!.restarts).toBe(1);
-    for (let i = 0; i < 300 && fs.readFileSync(path.join(runDir, `slurm-${jobId}.out`), "utf8").slice(started).split('"event": "start"').length < 2; i++) await sleep(100);
-    await execa("scancel", ["--signal=USR2", "--batch", jobId]); // restarts = requeue: ignored
-    await sleep(1500);
-    expect((await queryJob(jobId))!.state).toBe("RUNNING");
-    await execa("scancel", [jobId]);
-    const out = await run;
+    const outcome = await run;
+    expect(outcome.result.status, JSON.stringify(outcome.result.error)).toBe("ok");
     expect(sbatchCalls() - before).toBe(1);
-    expect(out.result.error!.kind).toBe("cancelled");
-    expect(jobs.at(-1)!.restarts).toBe(1);
-    expect(fs.readFileSync(path.join(runDir, `slurm-${jobId}.out`), "utf8")).toMatch(/archlab: USR2: requeue 1/);
+    const log = fs.readFileSync(out, "utf8");
+    const at = Number(/"event": "checkpointed", "step": (\d+), "checkpoint": true/.exec(log)?.[1]);
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThan(20);
+    expect(log).toMatch(/archlab: checkpointed: requeue 1 of 1/);
+    // The requeued attempt starts at the checkpoint's step, not 0; the result is the whole run's, read once.
+    const resumed = steps.find((e) => e.resumed_from !== undefined)!;
+    expect(resumed).toMatchObject({ step: at + 1, resumed_from: at });
+    expect(outcome.result.curve.map((p) => p.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(jobs.at(-1)).toMatchObject({ jobId, state: "COMPLETED", restarts: 1 });
+    expect(jobs.every((j) => j.restarts <= 1)).toBe(true);
+    expect(fs.existsSync(path.join(runDir, "work", "checkpoint.pt"))).toBe(false); // trained to the end
   });
 });

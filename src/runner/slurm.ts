@@ -18,7 +18,7 @@ import { RunResult } from "../contracts/result.ts";
 import { RunSpec } from "../contracts/runSpec.ts";
 import { writeFileAtomicSync } from "../atomic.ts";
 import { EXPERIMENTS_DIR } from "../paths.ts";
-import { childEnv, harnessArgv, logTail, parseProgress, readResult, synthetic } from "./harness.ts";
+import { CHECKPOINT_EXIT, checkpointInWork, childEnv, harnessArgv, logTail, parseProgress, readResult, synthetic } from "./harness.ts";
 import type { RunContext, RunOutcome, Runner, RunnerConfig } from "./runner.ts";
 import { endedWithoutResult, jobScript, parseSacct, parseScontrol, phaseOf, sbatchArgs, type JobInfo } from "./slurmJob.ts";
 
@@ -80,11 +80,12 @@ export class SlurmRunner implements Runner {
     const scriptPath = path.join(runDir, "job.sh");
     const logPath = path.join(runDir, "harness.log");
     fs.rmSync(spec.result_path, { force: true });
+    checkpointInWork(spec, path.join(runDir, "work"));
     fs.writeFileSync(specPath, JSON.stringify(spec, null, 2));
     const { argv } = harnessArgv(specPath, runDir, { sandbox, gpu: this.config.gpus > 0 });
     fs.writeFileSync(scriptPath, jobScript({
       argv, env: childEnv(runDir, undefined), cwd: EXPERIMENTS_DIR, logPath,
-      path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", requeue: this.config.requeue,
+      path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", requeue: this.config.requeue, checkpointExit: CHECKPOINT_EXIT,
     }), { mode: 0o755 });
     const args = sbatchArgs(this.config, spec, name, { runDir, scriptPath, outPattern: path.join(runDir, "slurm-%j.out") });
     const out = await execa("sbatch", args, { reject: false, timeout: SLURM_CALL_TIMEOUT_MS });
@@ -108,7 +109,8 @@ export class SlurmRunner implements Runner {
     };
     for (;;) {
       if (job.ctx.signal?.aborted) {
-        await stop("CANCELLED", "archlab: campaign stopped");
+        const why = job.ctx.signal.reason;
+        await stop("CANCELLED", `archlab: ${typeof why === "string" ? why : "campaign stopped"}: scancel`);
         abandon();
         return { result: synthetic(spec, "failed", "crash", "run stopped", logTail(logPath)), processS: last?.runTimeS ?? 0 };
       }

@@ -1,3 +1,7 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { RunnerConfig } from "./runner.ts";
 import { durationS, endedWithoutResult, jobScript, parseSacct, parseScontrol, phaseOf, sbatchArgs } from "./slurmJob.ts";
@@ -47,10 +51,38 @@ describe("slurm job text", () => {
     expect(() => RunnerConfig.parse({ kind: "slurm", mem: "lots" })).toThrow(/8G/);
   });
 
-  it("the job script clears the environment and requeues on USR2 only while requeues are left", () => {
-    const script = jobScript({ argv: ["bwrap", "--", "python", "it's"], env: { HOME: "/r", CUDA_VISIBLE_DEVICES: "" }, cwd: "/e", logPath: "/r/h.log", path: "/usr/bin", requeue: 3 });
+  it("the job script clears the environment and quotes the harness command", () => {
+    const script = jobScript({ argv: ["bwrap", "--", "python", "it's"], env: { HOME: "/r", CUDA_VISIBLE_DEVICES: "" }, cwd: "/e", logPath: "/r/h.log", path: "/usr/bin", requeue: 3, checkpointExit: 75 });
     expect(script).toMatch(/env -i 'HOME=\/r' "CUDA_VISIBLE_DEVICES=\$\{CUDA_VISIBLE_DEVICES:-\}" 'bwrap' '--' 'python' 'it'\\''s' 2>>'\/r\/h.log' &/);
-    expect(script).toMatch(/-lt 3 \]; then/);
-    expect(jobScript({ argv: ["x"], env: {}, cwd: "/e", logPath: "/l", path: "/usr/bin", requeue: 0 })).not.toMatch(/trap/);
+    expect(jobScript({ argv: ["x"], env: {}, cwd: "/e", logPath: "/l", path: "/usr/bin", requeue: 0, checkpointExit: 75 })).not.toMatch(/trap/);
+  });
+
+  // The script run by bash, as slurmd would: a stand-in harness that exits 75 on USR2 (as the evaluator does
+  // once checkpointed) or 0 after ~1.5 s; a stand-in scontrol that logs its arguments.
+  const runScript = async (restartCount: number, requeue: number) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-jobscript-"));
+    fs.writeFileSync(path.join(dir, "scontrol"), `#!/bin/sh\necho "$*" >> '${dir}/scontrol.log'\n`, { mode: 0o755 });
+    const harness = `trap 'echo usr2 >> ${dir}/seen; exit 75' USR2; touch ${dir}/started; for i in $(seq 15); do sleep 0.1; done`;
+    const file = path.join(dir, "job.sh");
+    fs.writeFileSync(file, jobScript({ argv: ["/bin/bash", "-c", harness], env: {}, cwd: dir, logPath: path.join(dir, "h.log"), path: `${dir}:/usr/bin:/bin`, requeue, checkpointExit: 75 }));
+    const job = execa("bash", [file], { reject: false, env: { SLURM_JOB_ID: "42", SLURM_RESTART_COUNT: String(restartCount) } });
+    while (!fs.existsSync(path.join(dir, "started"))) await new Promise((r) => setTimeout(r, 20));
+    job.kill("SIGUSR2");
+    const out = await job;
+    const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "");
+    return { exitCode: out.exitCode, stderr: out.stderr, scontrol: read("scontrol.log"), seen: read("seen") };
+  };
+
+  it("on USR2 with requeues left, the harness is told, and its checkpoint exit becomes a requeue", async () => {
+    const out = await runScript(0, 2);
+    expect(out.seen).toBe("usr2\n");
+    expect(out.scontrol).toBe("requeue 42\n");
+    expect(out.exitCode).toBe(0);
+    expect(out.stderr).toMatch(/USR2: checkpoint requested \(requeue 1 of 2\)[\s\S]*checkpointed: requeue 1 of 2/);
+  });
+
+  it("with no requeues left, USR2 is not passed on and the run goes on to its own end", async () => {
+    const out = await runScript(2, 2);
+    expect(out).toMatchObject({ seen: "", scontrol: "", exitCode: 0 });
   });
 });

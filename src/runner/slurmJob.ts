@@ -132,12 +132,16 @@ export interface ScriptInput {
   /** PATH for the batch script itself (scontrol for the requeue). */
   path: string;
   requeue: number;
+  /** The evaluator's exit code once it has checkpointed and stopped on USR2 (harness.ts CHECKPOINT_EXIT). */
+  checkpointExit: number;
 }
 
 /**
- * The batch script: the harness with a clean environment (env -i) and the GPUs Slurm gave the job; on USR2
- * (time limit near, or preemption notice) it asks Slurm to requeue it while requeues are left.
- * Resuming from a checkpoint needs a harness that checkpoints (the LM rung, issue 14): the proxy starts over.
+ * The batch script: the trusted evaluator with a clean environment (env -i) and the GPUs Slurm gave the job.
+ * On USR2 (time limit near, or preemption notice), while requeues are left (SLURM_RESTART_COUNT < requeue), it
+ * passes USR2 on to the evaluator, which has the run checkpoint at its next step boundary and exits with
+ * `checkpointExit`; the script then asks Slurm to requeue the job, and the requeued job resumes from the
+ * checkpoint. A run with no checkpoint path (probe, proxy) starts over; one that finishes first just finishes.
  */
 export function jobScript(input: ScriptInput): string {
   const env = Object.entries(input.env)
@@ -148,13 +152,14 @@ export function jobScript(input: ScriptInput): string {
     "# archlab: one harness run, written by SlurmRunner; the result lands in result.json beside this file.",
     `export PATH=${shellQuote(input.path)}`,
     'child=""',
+    `left() { [ "\${SLURM_RESTART_COUNT:-0}" -lt ${input.requeue} ]; }`,
   ];
   if (input.requeue > 0) {
     lines.push(
       "on_usr2() {",
-      `  if [ "\${SLURM_RESTART_COUNT:-0}" -lt ${input.requeue} ]; then`,
-      '    echo "archlab: USR2: requeue $(( ${SLURM_RESTART_COUNT:-0} + 1 ))" >&2',
-      '    scontrol requeue "$SLURM_JOB_ID"',
+      '  if left && [ -n "$child" ]; then',
+      `    echo "archlab: USR2: checkpoint requested (requeue $(( \${SLURM_RESTART_COUNT:-0} + 1 )) of ${input.requeue})" >&2`,
+      '    kill -USR2 "$child"',
       "  fi",
       "}",
       "trap on_usr2 USR2",
@@ -166,6 +171,10 @@ export function jobScript(input: ScriptInput): string {
     "child=$!",
     // wait returns early when a trapped signal arrives: wait again until the harness is gone.
     'while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done',
+    `if [ "$rc" -eq ${input.checkpointExit} ] && left; then`,
+    `  echo "archlab: checkpointed: requeue $(( \${SLURM_RESTART_COUNT:-0} + 1 )) of ${input.requeue}" >&2`,
+    '  scontrol requeue "$SLURM_JOB_ID" && exit 0',
+    "fi",
     'exit "$rc"',
     "",
   );
