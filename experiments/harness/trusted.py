@@ -84,10 +84,13 @@ def collect(worker, items, emit, total_steps: int = 0) -> None:
         header, tensor = frame
         kind = header["type"]
         if kind == "progress" and isinstance(header.get("event"), dict) and header["event"].get("event") in PROGRESS:
-            if header["event"]["event"] == "start" and not worker.saw_start:
-                worker.saw_start = True
-                worker.started()
-            emit(header["event"])
+            event = header["event"]
+            if event["event"] == "start":
+                if not worker.saw_start:
+                    worker.saw_start = True
+                    worker.started()
+                event = {**event, "timeout_s": worker.timeout_s}   # the limit enforced here, not a claimed one
+            emit(event)
         elif kind == "train" and header.get("state") in ("start", "end"):
             worker.train_times.setdefault(header["state"], time.perf_counter())
             if header["state"] == "end" and isinstance(header.get("resumed_from"), int):

@@ -91,6 +91,7 @@ export function registerRun(program: Command): void {
           }
         });
       } finally {
+        notifier?.close();
         view.close();
       }
     });

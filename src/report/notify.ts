@@ -1,6 +1,8 @@
 /**
  * `notify:` (issue 17): a command and/or a webhook told when an unattended campaign ends, stops on a budget,
- * sees its failures spike, or has a run end past its timeout. Each message carries the campaign's summary.
+ * sees its failures spike, or has a run stuck past its timeout: told while that run is still running (its start
+ * event carries the limit the trusted evaluator enforces), or when it ends on its timeout. Each message carries
+ * the campaign's summary.
  * A notification that cannot be delivered is reported on stderr; it never stops the campaign.
  */
 import { execa } from "execa";
@@ -20,6 +22,8 @@ export const NotifyConfig = z.strictObject({
   on: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]),
   /** error_spike: more than half of the last `error_window` finished experiments failed (at least half the window seen). */
   error_window: z.number().int().min(2).default(10),
+  /** run_stuck: a run still running this many seconds past its timeout is reported (once), without waiting for its end. */
+  stuck_after_s: z.number().nonnegative().default(60),
 });
 export type NotifyConfig = z.infer<typeof NotifyConfig>;
 
@@ -51,22 +55,64 @@ export function timedOutStage(e: Experiment): string | null {
   return Object.entries(e.stages).find(([, s]) => s.status === "timeout")?.[0] ?? null;
 }
 
+/** A run seen starting (its harness start event): what run_stuck needs to tell it is overdue. */
+interface LiveRun {
+  stage: string;
+  name: string;
+  startedAt: number;
+  timeoutS: number;
+  told: boolean;
+}
+
+/** Pure: the runs at least `afterS` seconds past their timeout at `now` and not yet told. */
+export function overdueRuns(runs: ReadonlyMap<string, LiveRun>, now: number, afterS: number): string[] {
+  return [...runs].filter(([, r]) => !r.told && now - r.startedAt > (r.timeoutS + afterS) * 1000).map(([id]) => id);
+}
+
+export interface NotifierEvent {
+  type: string;
+  campaign?: { id: string };
+  experiment?: Experiment;
+  reason?: string;
+  id?: string;
+  name?: string;
+  stage?: string;
+  event?: { event: string; stage?: unknown; timeout_s?: unknown };
+}
+
 export class Notifier {
   readonly #pending: Promise<void>[] = [];
   readonly #statuses: string[] = [];
+  readonly #live = new Map<string, LiveRun>();
+  readonly #names = new Map<string, string>();
+  readonly #clock: NodeJS.Timeout;
   #spiking = false;
   #campaign = "";
 
-  constructor(readonly config: NotifyConfig, readonly archiveDir: string, readonly warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {}
+  constructor(readonly config: NotifyConfig, readonly archiveDir: string, readonly warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`), checkMs = 1000) {
+    this.#clock = setInterval(() => this.#checkStuck(), checkMs);
+    this.#clock.unref();
+  }
 
   /** Feed it the campaign's events (CampaignEvent); deliveries run in the background until settle(). */
-  onEvent(e: { type: string; campaign?: { id: string }; experiment?: Experiment; reason?: string }): void {
+  onEvent(e: NotifierEvent): void {
     if (e.type === "start" && e.campaign) this.#campaign = e.campaign.id;
+    if (e.type === "stage" && e.id && e.name) {
+      this.#names.set(e.id, e.name);
+      this.#live.delete(e.id); // its previous run is over
+    }
+    if (e.type === "progress" && e.id && e.event?.event === "done") this.#live.delete(e.id);
+    if (e.type === "progress" && e.id && e.event?.event === "start" && typeof e.event.timeout_s === "number") {
+      const stage = typeof e.event.stage === "string" ? e.event.stage : "run";
+      this.#live.set(e.id, { stage, name: this.#names.get(e.id) ?? "", startedAt: Date.now(), timeoutS: e.event.timeout_s, told: false });
+    }
     if (e.type === "finished" && e.experiment) {
       const exp = e.experiment;
+      const told = this.#live.get(exp.id)?.told ?? false;
+      this.#live.delete(exp.id);
       this.#statuses.push(exp.status);
       const stage = timedOutStage(exp);
-      if (stage) this.#send("run_stuck", `${exp.id} ${exp.name}: the ${stage} run ended past its timeout (${exp.reason ?? "timeout"})`);
+      if (stage && !told) this.#send("run_stuck", `${exp.id} ${exp.name}: the ${stage} run ended past its timeout (${exp.reason ?? "timeout"})`);
       const spike = errorSpike(this.#statuses, this.config.error_window);
       if (spike && !this.#spiking) {
         const last = this.#statuses.slice(-this.config.error_window);
@@ -79,9 +125,24 @@ export class Notifier {
     }
   }
 
-  /** Waits for every delivery started so far. */
+  /** Waits for every delivery started so far; no more stuck checks after it. */
   async settle(): Promise<void> {
+    this.close();
     await Promise.all(this.#pending);
+  }
+
+  close(): void {
+    clearInterval(this.#clock);
+  }
+
+  #checkStuck(): void {
+    const now = Date.now();
+    for (const id of overdueRuns(this.#live, now, this.config.stuck_after_s)) {
+      const run = this.#live.get(id)!;
+      run.told = true;
+      const runningS = Math.round((now - run.startedAt) / 1000);
+      this.#send("run_stuck", `${id}${run.name ? ` ${run.name}` : ""}: the ${run.stage} run is still running ${runningS} s after it started, past its ${run.timeoutS} s timeout`);
+    }
   }
 
   #send(event: NotifyEvent, message: string): void {

@@ -177,10 +177,14 @@ describe.skipIf(unavailable !== null)("SlurmRunner on a real slurmd", () => {
     const spec = stageSpec({ stage: "lm", lm: { preset: "tiny", dataCache: path.join(tmp, "data") }, layerPath: layer, className: "DeltaNet", runDir });
     const jobs: JobRecord[] = [];
     const steps: { step: number; resumed_from?: number }[] = [];
+    const starts: unknown[] = [];
     const before = sbatchCalls();
     const run = runner({ requeue: 1 }).run(spec, {
       runDir, onJob: async (j) => { jobs.push(j); },
-      onProgress: (e) => { if (e.event === "step") steps.push(e as (typeof steps)[number]); },
+      onProgress: (e) => {
+        if (e.event === "step") steps.push(e as (typeof steps)[number]);
+        if (e.event === "start") starts.push(e.timeout_s);
+      },
     });
     const jobId = await jobIdWhenWritten(runDir);
     const out = path.join(runDir, `slurm-${jobId}.out`);
@@ -200,6 +204,7 @@ describe.skipIf(unavailable !== null)("SlurmRunner on a real slurmd", () => {
     expect(resumed).toMatchObject({ step: at + 1, resumed_from: at });
     expect(outcome.result.curve.map((p) => p.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(jobs.at(-1)).toMatchObject({ jobId, state: "COMPLETED", restarts: 1 });
+    expect(starts).toEqual([spec.timeout_s, spec.timeout_s]); // each attempt's start carries the evaluator's limit
     expect(jobs.every((j) => j.restarts <= 1)).toBe(true);
     expect(fs.existsSync(path.join(runDir, "work", "checkpoint.pt"))).toBe(false); // trained to the end
   });
