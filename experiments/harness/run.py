@@ -185,6 +185,8 @@ def run(spec: RunSpec, emit: Callable[[dict], None], channel: Optional[Channel] 
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     result["wall_s"] = round(time.perf_counter() - started, 3)
+    if spec.device.startswith("cuda") and torch.cuda.is_available():  # what the GPU pool sizes its slots by
+        result["env"]["gpu_peak_memory_mb"] = round(torch.cuda.max_memory_reserved() / 2**20, 1)
     return result
 
 

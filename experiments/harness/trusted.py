@@ -149,6 +149,9 @@ def copy_reported(result: dict, report: dict) -> None:
                               if k in env})
         if isinstance(env.get("threads"), int):
             result["env"]["threads"] = env["threads"]
+        peak = env.get("gpu_peak_memory_mb")
+        if isinstance(peak, (int, float)) and math.isfinite(peak) and peak >= 0:
+            result["env"]["gpu_peak_memory_mb"] = float(peak)
 
 
 def reported_error(result: dict, report: dict) -> None:

@@ -10,6 +10,7 @@ import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { Notifier } from "../report/notify.ts";
 import { earlySavedLine, savedByEarlyStop } from "../report/summary.ts";
 import { resolveDevices } from "../runner/devices.ts";
+import { measuredPeaks, stageNeedMb } from "../runner/gpuPool.ts";
 
 interface RunOptions {
   budget?: string;
@@ -61,7 +62,9 @@ export function registerRun(program: Command): void {
         sandbox: opts.sandbox,
       };
       const loaded = loadCampaign(file, flags);
-      const config = { ...loaded, devices: await resolveDevices(loaded.devices, (l) => process.stderr.write(`${l}\n`)) };
+      // devices: auto sizes the GPU pool by the memory this archive's runs of these stages measured
+      const pool = { needMb: stageNeedMb(measuredPeaks(loaded.archive, Object.keys(loaded.stages))), maxPerGpu: loaded.parallel };
+      const config = { ...loaded, devices: await resolveDevices(loaded.devices, (l) => process.stderr.write(`${l}\n`), pool) };
       if (!config.llm && process.env.OPENAI_API_KEY) {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
       }

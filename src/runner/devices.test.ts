@@ -3,9 +3,10 @@ import { detectGpus, parseNvidiaSmi, resolveDevices } from "./devices.ts";
 
 describe("--devices auto", () => {
   it("reads nvidia-smi's csv", () => {
-    expect(parseNvidiaSmi("0, NVIDIA H200, 143771\n1, NVIDIA H200, 143771\n")).toEqual([
-      { index: 0, name: "NVIDIA H200", memoryMb: 143771 }, { index: 1, name: "NVIDIA H200", memoryMb: 143771 },
+    expect(parseNvidiaSmi("0, NVIDIA H200, 143771, 120000\n1, NVIDIA H200, 143771, 143000\n")).toEqual([
+      { index: 0, name: "NVIDIA H200", memoryMb: 143771, freeMb: 120000 }, { index: 1, name: "NVIDIA H200", memoryMb: 143771, freeMb: 143000 },
     ]);
+    expect(parseNvidiaSmi("0, NVIDIA H200, 143771\n")[0]!.freeMb).toBe(143771); // no free column: the total
     expect(parseNvidiaSmi("No devices were found\n")).toEqual([]);
   });
 
