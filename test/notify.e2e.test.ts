@@ -1,35 +1,26 @@
 // `notify:` end to end: real tiny campaigns tell a webhook receiver on 127.0.0.1 (started here) and a shell
 // command about the budget stop, failing runs and timeouts, with the summary; `archlab report` prints the same.
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import type { AddressInfo } from "node:net";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NotifyMessage } from "../src/report/notify.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { startReceiver, type Receiver } from "./support/webhook.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
-let server: http.Server;
+let receiver: Receiver<NotifyMessage>;
 let url: string;
-const received: NotifyMessage[] = [];
+let received: NotifyMessage[];
 let tmp: string;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-notify-"));
-  server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d: Buffer) => (body += d.toString()));
-    req.on("end", () => {
-      received.push(JSON.parse(body) as NotifyMessage);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver<NotifyMessage>();
+  ({ url, received } = receiver);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => receiver.close());
 
 function campaign(name: string, extra: string[]): string {
   const file = path.join(tmp, `${name}.yaml`);

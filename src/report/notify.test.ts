@@ -1,37 +1,28 @@
 // run_stuck while the run is still running: a real Notifier fed the campaign's events, delivering to a webhook
 // receiver on 127.0.0.1 started here (the summary read from a real, empty archive).
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Archive } from "../archive/archive.ts";
 import { syntheticExperiment } from "../archive/fixtures.ts";
 import type { Experiment } from "../contracts/experiment.ts";
+import { startReceiver, type Receiver } from "../../test/support/webhook.ts";
 import { NotifyConfig, Notifier, overdueRuns, type NotifyMessage } from "./notify.ts";
 
-let server: http.Server;
+let receiver: Receiver<NotifyMessage>;
 let url: string;
 let archiveDir: string;
-const received: NotifyMessage[] = [];
+let received: NotifyMessage[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   archiveDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "archlab-notify-unit-")), "archive");
   await (await Archive.open(archiveDir, { mode: "write" })).close();
-  server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d: Buffer) => (body += d.toString()));
-    req.on("end", () => {
-      received.push(JSON.parse(body) as NotifyMessage);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver<NotifyMessage>();
+  ({ url, received } = receiver);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => receiver.close());
 
 describe("run_stuck", () => {
   it("overdueRuns: past timeout + grace and not yet told", () => {
