@@ -152,11 +152,20 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     const veto = await execa("node", [CLI, "veto", "e000002", "--why", "not this one", "--archive", archiveDir], { env: { ...env, USER: "tester" }, reject: false });
     expect(veto.exitCode, veto.stderr).toBe(0);
     await until("the vetoed job to be cancelled", async () => ((await stateOf(vetoedJob!.id)) === "CANCELLED" ? true : undefined), 60_000);
-    const inFlight = await until("another job in flight", async () => (await running()).find((j) => j.id !== vetoedJob!.id));
+    // Another job in flight, not about to end by itself (its harness has not said "done").
+    const ending = (j: { id: string; dir: string }) => {
+      const file = path.join(j.dir, `slurm-${j.id}.out`);
+      return fs.existsSync(file) && fs.readFileSync(file, "utf8").includes('"event": "done"');
+    };
+    const inFlight = await until("another job in flight", async () => (await running()).find((j) => j.id !== vetoedJob!.id && !ending(j)));
     campaign.kill("SIGTERM");
     const out = await campaign;
     expect(out.exitCode, String(out.stderr)).toBe(143);
-    expect(await stateOf(inFlight.id)).toBe("CANCELLED");
+    const settled = await until("the job to leave COMPLETING", async () => {
+      const state = await stateOf(inFlight.id);
+      return state === "COMPLETING" ? undefined : state;
+    }, 30_000);
+    expect(settled).toBe("CANCELLED");
     expect(await running()).toEqual([]);
 
     const exps = await experimentsIn(archiveDir);

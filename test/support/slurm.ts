@@ -44,7 +44,7 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
-SchedulerParameters=bf_interval=1
+SchedulerParameters=bf_interval=1,sched_interval=2
 ReturnToService=2
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
