@@ -143,7 +143,8 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     // Two seeds in two slots: both first jobs run at once, before any baseline job.
     const archiveDir = path.join(tmp, "steered");
     const file = proxyOnSlurm("steered", "{experiments: 4}", ["parallel: 2", "proposer: {seeds: [delta_net, retnet]}"]);
-    const campaign = execa("node", [CLI, "run", file], { env, reject: false, cwd: tmp });
+    // No SIGKILL 5 s after the SIGTERM (execa's default): stopping takes what scancel and the archive take.
+    const campaign = execa("node", [CLI, "run", file], { env, reject: false, cwd: tmp, forceKillAfterDelay: false });
     const [vetoedJob] = await until("jobs of e000001 and e000002 running", async () => {
       const jobs = await running();
       const second = jobs.find((j) => runDirOf(j.dir) === "e000002");
