@@ -178,7 +178,7 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     if (owner) {
       const stopped = exps.find((e) => e.id === owner)!;
       expect(TERMINAL_STATUSES).not.toContain(stopped.status); // resumes on the next run
-      expect(stopped.jobs!.find((j) => j.jobId === inFlight.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: campaign stopped by SIGTERM: scancel" });
+      expect(stopped.jobs!.find((j) => j.jobId === inFlight.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: stopped by SIGTERM: scancel" });
     }
   }, 300_000);
 
