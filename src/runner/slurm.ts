@@ -110,7 +110,8 @@ export class SlurmRunner implements Runner {
     for (;;) {
       if (job.ctx.signal?.aborted) {
         const why = job.ctx.signal.reason;
-        await stop("CANCELLED", `archlab: ${typeof why === "string" ? why : "campaign stopped"}: scancel`);
+        const text = why instanceof Error ? why.message : typeof why === "string" ? why : "campaign stopped";
+        await stop("CANCELLED", `archlab: ${text}: scancel`); // vetoed, stopped by SIGTERM, reached 8 h, stopped early
         abandon();
         return { result: synthetic(spec, "failed", "crash", "run stopped", logTail(logPath)), processS: last?.runTimeS ?? 0 };
       }
