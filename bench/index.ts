@@ -1,6 +1,6 @@
-// `npm run bench [-- --only a,b] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2] [--yield-preset P --yield-budget N --yield-seeds N]`: every number printed here is measured in this one run on this machine,
+// `npm run bench [-- --only a,b] [--fidelity-parallel N --fidelity-archive DIR --fidelity-out FILE --fidelity-resume FILE] [--campaign-preset tiny|quick|full --campaign-budget N --campaign-seeds 0,1,2] [--yield-preset P --yield-budget N --yield-seeds N]`: every number printed here is measured in this one run on this machine,
 // and comparisons are ratios of things measured side by side. Sections: smoke, ops, probes, proxy, asi-arch,
-// archive, serve, campaign, yield. Nothing here is a pass/fail test; targets are printed next to the measurements.
+// archive, serve, campaign, yield, fidelity. Nothing here is a pass/fail test; targets are printed next to the measurements.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +10,8 @@ import { findPython } from "../src/runner/python.ts";
 import { benchSmoke } from "./smoke.ts";
 import { benchCampaign, CAMPAIGN_BENCH_DEFAULTS } from "./campaign.ts";
 import { benchYield, YIELD_BENCH_DEFAULTS } from "./yield.ts";
+import { benchFidelity, FIDELITY_DEFAULTS } from "./fidelity.ts";
+import type { LmPreset, ProxyPreset } from "../src/runner/stages.ts";
 
 const ASI_ARCH_PROGRAMS = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch", "programs.json");
 
@@ -33,6 +35,21 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     preset: flag("--yield-preset") ?? YIELD_BENCH_DEFAULTS.preset,
     budget: Number(flag("--yield-budget") ?? YIELD_BENCH_DEFAULTS.budget),
     seeds: Number(flag("--yield-seeds") ?? YIELD_BENCH_DEFAULTS.seeds),
+    parallel: Number(flag("--yield-parallel") ?? YIELD_BENCH_DEFAULTS.parallel),
+    archive: flag("--yield-archive"),
+    lmSeeds: Number(flag("--yield-lm-seeds") ?? YIELD_BENCH_DEFAULTS.lmSeeds),
+  }),
+  fidelity: () => benchFidelity({
+    proxyPreset: (flag("--fidelity-proxy-preset") ?? FIDELITY_DEFAULTS.proxyPreset) as ProxyPreset,
+    lmPreset: (flag("--fidelity-lm-preset") ?? FIDELITY_DEFAULTS.lmPreset) as LmPreset,
+    seed: Number(flag("--fidelity-seed") ?? FIDELITY_DEFAULTS.seed),
+    parallel: Number(flag("--fidelity-parallel") ?? FIDELITY_DEFAULTS.parallel),
+    generated: Number(flag("--fidelity-generated") ?? FIDELITY_DEFAULTS.generated),
+    archive: flag("--fidelity-archive"),
+    fromArchive: Number(flag("--fidelity-from-archive") ?? FIDELITY_DEFAULTS.fromArchive),
+    out: flag("--fidelity-out") ?? FIDELITY_DEFAULTS.out,
+    resume: flag("--fidelity-resume"),
+    layers: flag("--fidelity-layers")?.split(","),
   }),
 };
 

@@ -1,27 +1,43 @@
-// Yield of a campaign's claimed wins (issue 13): a fixed-budget offline campaign, then every candidate it ranked
-// above the DeltaNet baseline is re-trained with `archlab confirm`'s code on fresh seeds against the baseline on
-// the same seeds. Reported: claims under two definitions (fitness above the baseline's at all, as a leaderboard
-// reads; and beyond the noise band, what campaigns now confirm), how many of each hold, and the best confirmed
-// paired improvement. `--yield-preset tiny|quick|full --yield-budget N --yield-seeds N` change the scale.
+// Yield of a campaign's claimed wins (issues 13 and 14): a fixed-budget offline campaign, then every candidate it
+// ranked above the DeltaNet baseline is re-trained with `archlab confirm`'s code on fresh seeds against the
+// baseline on the same seeds. Reported: claims under two definitions (fitness above the baseline's at all, as a
+// leaderboard reads; and beyond the noise band, what campaigns confirm), how many of each hold, and the best
+// confirmed paired improvement. Then the next rung: every confirmed winner and the baseline train on the lm rung
+// (lm-cpu) on the same seeds, and the share that stays better is reported. `--yield-preset tiny|quick|full
+// --yield-budget N --yield-seeds N --yield-parallel N --yield-lm-seeds N` change the scale; `--yield-archive DIR`
+// takes an archive an earlier run left (a stopped one too): no new campaign, and confirmations already recorded
+// there are reused.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beatsBaseline, computeFitness, type FitnessInputs } from "../src/analyst/fitness.ts";
+import { compareToBaseline, floorOfRuns } from "../src/analyst/seeds.ts";
+import { claimedWin } from "../src/analyst/confirm.ts";
 import { Archive } from "../src/archive/archive.ts";
 import { runCampaign } from "../src/campaign/campaign.ts";
 import { CampaignConfig } from "../src/campaign/config.ts";
-import { confirmExperiment } from "../src/campaign/confirm.ts";
+import { campaignConfigOf, confirmExperiment } from "../src/campaign/confirm.ts";
 import type { Confirmation } from "../src/contracts/confirmation.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
+import { PROJECT_ROOT } from "../src/paths.ts";
+import type { LmPreset } from "../src/runner/stages.ts";
+import { trainCached } from "./fidelity.ts";
 
 export interface YieldBenchOptions {
   preset: string;
   budget: number;
   /** Fresh seeds per confirmation. */
   seeds: number;
+  /** Experiments (and confirmations) at once (CPU slots, one thread each). */
+  parallel?: number;
+  /** An existing campaign archive: no new campaign; recorded confirmations are reused. */
+  archive?: string;
+  /** The next rung for the confirmed winners and the baseline (0 seeds: skip it). */
+  lmPreset?: LmPreset;
+  lmSeeds?: number;
 }
 
-export const YIELD_BENCH_DEFAULTS: YieldBenchOptions = { preset: "quick", budget: 30, seeds: 3 };
+export const YIELD_BENCH_DEFAULTS: YieldBenchOptions = { preset: "quick", budget: 30, seeds: 3, parallel: 1, lmPreset: "lm-cpu", lmSeeds: 1 };
 
 /** The baseline's own fitness under the candidate's formula and inputs (0 for the noise formula). */
 function baselineFitness(e: Experiment, config: CampaignConfig): number {
@@ -29,29 +45,55 @@ function baselineFitness(e: Experiment, config: CampaignConfig): number {
   return computeFitness({ ...inputs, loss: inputs.baselineLoss, benchmark: inputs.baselineBenchmark }, config.fitness)?.value ?? Infinity;
 }
 
-export async function benchYield({ preset, budget, seeds }: YieldBenchOptions = YIELD_BENCH_DEFAULTS): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-bench-yield-"));
-  const config = CampaignConfig.parse({ name: "yield", archive: dir, budget: { experiments: budget }, stages: { proxy: { preset } }, confirm: { top: 0 } });
-  const started = performance.now();
-  await runCampaign({ config, signal: new AbortController().signal });
-  const campaignS = (performance.now() - started) / 1000;
+const signed = (v: number, d = 4) => `${v >= 0 ? "+" : ""}${v.toFixed(d)}`;
+
+/** Runs `jobs` `parallel` at a time. */
+async function pool<T>(items: readonly T[], parallel: number, job: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await job(item);
+  }));
+}
+
+export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS): Promise<string> {
+  const { preset, budget, seeds, parallel = 1, lmPreset = "lm-cpu", lmSeeds = 1 } = opts;
+  const dir = opts.archive ?? fs.mkdtempSync(path.join(os.tmpdir(), "archlab-bench-yield-"));
+  let campaignLine = `existing archive ${dir} (no new campaign)`;
+  if (!opts.archive) {
+    const config = CampaignConfig.parse({ name: "yield", archive: dir, budget: { experiments: budget }, parallel, stages: { proxy: { preset } }, confirm: { top: 0 } });
+    const started = performance.now();
+    await runCampaign({ config, signal: new AbortController().signal });
+    campaignLine = `preset ${preset}, budget ${budget} experiments, campaign ${((performance.now() - started) / 1000).toFixed(0)} s (${parallel} at a time)`;
+  }
 
   const archive = await Archive.open(dir, { mode: "write" });
   const lines: string[] = [];
   try {
     const done = archive.experiments().filter((e) => e.status === "done" && e.fitness && e.proposer !== "seed");
+    if (done.length === 0) return `${campaignLine}: no finished candidate to confirm`;
+    const config = campaignConfigOf(archive, done[0]!);
     const above = done.filter((e) => e.fitness!.value > baselineFitness(e, config)).sort((a, b) => b.fitness!.value - a.fitness!.value);
     const beyond = new Set(above.filter((e) => beatsBaseline(e.fitness!, config.fitness)).map((e) => e.id));
     const verdicts = new Map<string, Confirmation>();
+    for (const e of above) {
+      const earlier = e.confirmations?.find((c) => c.seeds.length >= seeds);
+      if (earlier) verdicts.set(e.id, earlier);
+    }
+    const todo = above.filter((e) => !verdicts.has(e.id));
     const confirmStarted = performance.now();
-    for (const e of above) verdicts.set(e.id, await confirmExperiment(archive, e.id, { seeds }));
+    // The first confirmation trains the baseline on the fresh seeds (cached); the rest share it, `parallel` at a time.
+    const confirm = async (e: Experiment) => { verdicts.set(e.id, await confirmExperiment(archive, e.id, { seeds })); };
+    if (todo.length) await confirm(todo[0]!);
+    await pool(todo.slice(1), parallel, confirm);
     const confirmS = (performance.now() - confirmStarted) / 1000;
     const held = (ids: Iterable<string>) => [...ids].filter((id) => verdicts.get(id)!.verdict === "confirmed better");
     const share = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(0)}%`);
     const heldAbove = held(above.map((e) => e.id));
     const heldBeyond = held(beyond);
+    const claimed = above.filter((e) => claimedWin(verdicts.get(e.id)));
     lines.push(
-      `preset ${preset}, ${budget} experiments (${done.length} finished), campaign ${campaignS.toFixed(0)} s; confirmations on ${seeds} fresh seeds each, ${confirmS.toFixed(0)} s`,
+      `${campaignLine}; ${done.length} candidates finished (preset ${config.stages.proxy.preset}, ${config.stages.proxy.seeds} seed(s) each); ` +
+        `confirmations on ${seeds} fresh seeds each: ${todo.length} now (${confirmS.toFixed(0)} s, ${parallel} at a time), ${above.length - todo.length} recorded before`,
       `archive: ${dir}`,
       "",
       "| claimed win | claimed | confirmed better | not confirmed | confirmed worse | held |",
@@ -67,16 +109,49 @@ export async function benchYield({ preset, budget, seeds }: YieldBenchOptions = 
       if (score && (!best || score.mean > best.mean)) best = { id, mean: score.mean, std: score.std };
     }
     lines.push("", best
-      ? `best confirmed paired improvement: ${best.id} score ${best.mean >= 0 ? "+" : ""}${best.mean.toFixed(4)} ± ${best.std?.toFixed(4) ?? "-"} over ${seeds} fresh seeds`
+      ? `best confirmed paired improvement: ${best.id} score ${signed(best.mean)} ± ${best.std?.toFixed(4) ?? "-"} over ${seeds} fresh seeds`
       : "no claimed win was confirmed better");
     lines.push(`held beyond the band: ${heldBeyond.length} of ${beyond.size}; above at all: ${heldAbove.length} of ${above.length} (target >= 50%; ASI-Arch about 26%)`);
+    lines.push(`discoveries (a campaign's claimed wins: confirmed better on fresh seeds): ${claimed.length}`);
     for (const e of above) {
       const c = verdicts.get(e.id)!;
-      const d = c.metrics.filter((m) => c.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${m.mean >= 0 ? "+" : ""}${m.mean.toFixed(4)}${m.std === null ? "" : `±${m.std.toFixed(4)}`}`).join(", ");
+      const d = c.metrics.filter((m) => c.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${signed(m.mean)}${m.std === null ? "" : `±${m.std.toFixed(4)}`}`).join(", ");
       lines.push(`  ${e.id} ${e.name.padEnd(34)} fitness ${e.fitness!.value.toFixed(2)} ±${e.fitness!.band?.toFixed(2) ?? "-"}${beyond.has(e.id) ? " (beyond band)" : ""}: ${c.verdict} (${d || c.failure})`);
     }
+    if (lmSeeds > 0) lines.push("", ...(await nextRung(archive, config, heldAbove, lmPreset, lmSeeds, parallel)));
   } finally {
     await archive.close();
   }
   return lines.join("\n");
+}
+
+/** Issue 14: of the confirmed proxy winners, the share whose lm-rung held-out loss stays below the baseline's. */
+async function nextRung(archive: Archive, config: CampaignConfig, ids: readonly string[], lmPreset: LmPreset, lmSeeds: number, parallel: number): Promise<string[]> {
+  if (ids.length === 0) return [`${lmPreset}: no confirmed winner to train`];
+  const seeds = Array.from({ length: lmSeeds }, (_, i) => i);
+  const layers = [
+    { id: "baseline", path: path.resolve(PROJECT_ROOT, config.baseline.path), className: config.baseline.class_name },
+    ...ids.map((id) => ({ id, path: archive.codePath(archive.requireExperiment(id).codeHash!), className: "DeltaNet" })),
+  ];
+  const results = new Map<string, Awaited<ReturnType<typeof trainCached>>[]>();
+  const started = performance.now();
+  await pool(layers.flatMap((l) => seeds.map((seed) => ({ l, seed }))), parallel, async ({ l, seed }) => {
+    const r = await trainCached({ stage: "lm", layerPath: l.path, className: l.className, seed, lm: { preset: lmPreset } });
+    results.set(l.id, [...(results.get(l.id) ?? []), r].sort((a, b) => a.env.seed - b.env.seed));
+  });
+  const base = results.get("baseline")!;
+  if (base.some((r) => r.status !== "ok")) return [`${lmPreset}: the baseline did not train (${base.map((r) => r.status).join(", ")})`];
+  const lines = [`${lmPreset} rung, seeds ${seeds.join(",")}, against the baseline on the same seeds (${((performance.now() - started) / 1000).toFixed(0)} s, runs cached in runs/bench/cache):`];
+  let stays = 0;
+  for (const id of ids) {
+    const mine = results.get(id)!;
+    if (mine.some((r) => r.status !== "ok")) { lines.push(`  ${id}: ${mine.map((r) => r.status).join(", ")} on ${lmPreset}`); continue; }
+    const loss = compareToBaseline(mine, base, floorOfRuns(base)).find((m) => m.metric === "tokens/loss")!;
+    const better = loss.difference.mean < 0 && (seeds.length === 1 || loss.verdict === "better");
+    if (better) stays++;
+    lines.push(`  ${id}: ${lmPreset} loss ${mine.map((r) => (r.metrics["tokens/loss"] as number).toFixed(4)).join("/")} vs baseline ${base.map((r) => (r.metrics["tokens/loss"] as number).toFixed(4)).join("/")}: ` +
+      `${signed(loss.difference.mean)}${seeds.length > 1 ? ` (${loss.verdict})` : " (one seed: lower or not)"}${better ? " -> stays better" : ""}`);
+  }
+  lines.push(`confirmed proxy winners that stay better on ${lmPreset}: ${stays} of ${ids.length} (target >= 50%; ASI-Arch about 26%)`);
+  return lines;
 }

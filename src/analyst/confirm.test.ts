@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../contracts/result.ts";
-import { freshSeeds, judgeConfirmation, latestVerdict } from "./confirm.ts";
+import { claimedWin, freshSeeds, judgeConfirmation, latestVerdict } from "./confirm.ts";
 import { noiseFloorOf } from "./verdicts.ts";
 
 function result(seed: number, score: number, evalLoss: number): RunResult {
@@ -52,5 +52,21 @@ describe("latestVerdict", () => {
   it("is the last confirmation's, or null", () => {
     expect(latestVerdict({})).toBeNull();
     expect(latestVerdict({ confirmations: [{ verdict: "not confirmed" }, { verdict: "confirmed better" }] as never })).toBe("confirmed better");
+  });
+});
+
+describe("claimedWin", () => {
+  it("is a win only when confirmed better on fresh seeds, never on selection-seed fitness alone", () => {
+    expect(claimedWin({ verdict: "confirmed better" })).toBe(true);
+    expect(claimedWin({ verdict: "not confirmed" })).toBe(false);
+    expect(claimedWin({ verdict: "confirmed worse" })).toBe(false);
+    expect(claimedWin(undefined)).toBe(false);
+    expect(claimedWin(null)).toBe(false);
+  });
+  it("judges a real confirmation: a paired gain beyond the floor on every seed is a win, noise is not", () => {
+    const gain = judgeConfirmation(shifted([0.1, 0.1, 0.1], [-0.1, -0.1, -0.1]), baseline, floor);
+    const noise = judgeConfirmation(shifted([0.01, -0.01, 0.0], [0.0, 0.01, -0.01]), baseline, floor);
+    expect(claimedWin(gain)).toBe(true);
+    expect(claimedWin(noise)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * seeds in, paired differences and a verdict out. Decided on the fitness metrics (score, eval_loss); every
  * other shared metric is reported with its own verdict.
  */
-import type { ConfirmationMetric, ConfirmationVerdict } from "../contracts/confirmation.ts";
+import type { Confirmation, ConfirmationMetric, ConfirmationVerdict } from "../contracts/confirmation.ts";
 import type { Experiment } from "../contracts/experiment.ts";
 import type { RunResult } from "../contracts/result.ts";
 import { compareToBaseline } from "./seeds.ts";
@@ -40,4 +40,13 @@ export function judgeConfirmation(
 /** The latest confirmation's verdict, or null when never confirmed. */
 export function latestVerdict(exp: Pick<Experiment, "confirmations">): ConfirmationVerdict | null {
   return exp.confirmations?.at(-1)?.verdict ?? null;
+}
+
+/**
+ * What a campaign calls a win (a discovery): a candidate whose confirmation on fresh seeds (its latest, unless
+ * told which) says "confirmed better"; never a single-seed fitness, however far beyond the noise band (at the
+ * tiny preset none of the candidates beyond the band held on fresh seeds; README, "yield").
+ */
+export function claimedWin(confirmation: Pick<Confirmation, "verdict"> | null | undefined): boolean {
+  return confirmation?.verdict === "confirmed better";
 }

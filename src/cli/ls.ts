@@ -1,7 +1,7 @@
 /** `archlab ls`: the archive's experiments as a table (or JSON): id, name, parent, status, fitness, key numbers. */
 import { Command, Option } from "commander";
 import { indistinguishable } from "../analyst/fitness.ts";
-import { latestVerdict } from "../analyst/confirm.ts";
+import { claimedWin, latestVerdict } from "../analyst/confirm.ts";
 import { ExperimentStatus } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, SORT_KEYS, withArchive, type SortKey } from "../archive/archive.ts";
 import { fmt, keyNumbers, table, truncate, whyStopped, writeOut } from "./present.ts";
@@ -32,7 +32,7 @@ export function registerLs(program: Command): void {
       const limit = opts.limit === undefined ? undefined : positiveInt(opts.limit, "--limit");
       await withArchive(opts.archive, { mode: "read" }, (archive) => {
         const board = archive.leaderboard({ sortBy: opts.sort, limit: opts.confirmed ? undefined : limit, status: opts.status, campaign: opts.campaign, scoredOnly: false });
-        const rows = opts.confirmed ? board.filter((e) => latestVerdict(e) === "confirmed better").slice(0, limit) : board;
+        const rows = opts.confirmed ? board.filter((e) => claimedWin(e.confirmations?.at(-1))).slice(0, limit) : board;
         if (opts.json) {
           writeOut(JSON.stringify(rows, null, 2));
           return;

@@ -6,6 +6,7 @@ import { progressView } from "./progress.ts";
 import { positiveInt, positiveNumber, seedCount } from "./flags.ts";
 import { stoppable } from "./signals.ts";
 import { DEFAULT_ARCHIVE_DIR } from "../archive/archive.ts";
+import { claimedWin } from "../analyst/confirm.ts";
 import { PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
 import { Notifier } from "../report/notify.ts";
 import { earlySavedLine, savedByEarlyStop } from "../report/summary.ts";
@@ -82,8 +83,9 @@ export function registerRun(program: Command): void {
           await notifier?.settle();
           if (opts.json) process.stdout.write(JSON.stringify(outcome, null, 2) + "\n");
           else {
-            const held = outcome.confirmed.filter((c) => c.verdict === "confirmed better").length;
-            const confirmed = outcome.confirmed.length ? ` ${held} of ${outcome.confirmed.length} winners confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
+            // A discovery is a confirmed win (analyst/confirm.ts claimedWin), never a single-seed fitness.
+            const held = outcome.confirmed.filter((c) => claimedWin(c)).length;
+            const confirmed = outcome.confirmed.length ? ` ${held} discover${held === 1 ? "y" : "ies"}: ${held} of ${outcome.confirmed.length} candidates beyond the noise band confirmed better on fresh seeds (\`archlab ls --confirmed\`).` : "";
             const early = earlySavedLine(savedByEarlyStop(outcome.finished));
             process.stdout.write(`${outcome.finished.length} experiments finished; ${outcome.stopReason}.${confirmed}${early ? ` ${early[0]!.toUpperCase()}${early.slice(1)}.` : ""} See \`archlab ls${config.archive === DEFAULT_ARCHIVE_DIR ? "" : ` --archive ${config.archive}`}\`.\n`);
           }
