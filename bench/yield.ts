@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import PQueue from "p-queue";
 import { beatsBaseline, computeFitness, type FitnessInputs } from "../src/analyst/fitness.ts";
 import { compareToBaseline, floorOfRuns } from "../src/analyst/seeds.ts";
 import { claimedWin } from "../src/analyst/confirm.ts";
@@ -47,12 +48,10 @@ function baselineFitness(e: Experiment, config: CampaignConfig): number {
 
 const signed = (v: number, d = 4) => `${v >= 0 ? "+" : ""}${v.toFixed(d)}`;
 
-/** Runs `jobs` `parallel` at a time. */
+/** Runs `job` on every item, `parallel` at a time. */
 async function pool<T>(items: readonly T[], parallel: number, job: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: Math.max(1, parallel) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await job(item);
-  }));
+  const queue = new PQueue({ concurrency: Math.max(1, parallel) });
+  await Promise.all(items.map((item) => queue.add(() => job(item))));
 }
 
 export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS): Promise<string> {
