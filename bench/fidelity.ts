@@ -4,7 +4,8 @@
 // candidates of a campaign archive) is trained through both stages on the same seed, as real harness runs; then
 // Spearman's rho and the pairwise ranking agreement between the proxy's score (and its eval loss) and lm-cpu's
 // held-out loss. Each layer's row is written to the JSON file as soon as it is measured, so a stopped run keeps
-// what it measured and `--fidelity-resume FILE` continues it (rows for the same code, presets and seed are kept).
+// what it measured and `--fidelity-resume FILE[,FILE...]` continues it (rows for the same code, presets and seed
+// are kept; runs that finished are also reused from runs/bench/cache).
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +16,7 @@ import { Archive } from "../src/archive/archive.ts";
 import { SEED_GENOMES, genomeKey, genomeName } from "../src/contracts/genome.ts";
 import type { RunResult } from "../src/contracts/result.ts";
 import { generateLayer } from "../src/engineer/codegen.ts";
+import { UserError } from "../src/errors.ts";
 import { EXPERIMENTS_DIR, PROJECT_ROOT } from "../src/paths.ts";
 import { mutate } from "../src/researcher/operators.ts";
 import { seededRng } from "../src/researcher/rng.ts";
@@ -145,7 +147,7 @@ async function measure(layer: Layer, key: string, sha: string, opts: FidelityOpt
 
 /** The table's rank statistics: the proxy's score and its eval loss against lm-cpu's held-out loss. */
 export function fidelityStats(rows: readonly FidelityRow[]) {
-  const ok = rows.filter((r) => r.proxy.score !== null && r.proxy.evalLoss !== null && r.lm.loss !== null);
+  const ok = rows.filter((r) => r.proxy.status === "ok" && r.lm.status === "ok" && r.proxy.score !== null && r.proxy.evalLoss !== null && r.lm.loss !== null);
   const negLm = ok.map((r) => -r.lm.loss!);
   const by = (x: number[]) => ({ spearman: spearman(x, negLm), pairwise: pairwiseAgreement(x, negLm) });
   return { layers: ok.length, score: by(ok.map((r) => r.proxy.score!)), evalLoss: by(ok.map((r) => -r.proxy.evalLoss!)) };
@@ -165,8 +167,9 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
   if (opts.layers) layers.splice(0, layers.length, ...layers.filter((l) => opts.layers!.includes(l.name)));
   const keyOf = (sha: string) => `${sha}:${opts.proxyPreset}:${opts.lmPreset}:${opts.seed}`;
   const previous = new Map<string, FidelityRow>();
-  if (opts.resume && fs.existsSync(opts.resume)) {
-    for (const row of (JSON.parse(fs.readFileSync(opts.resume, "utf8")) as { rows: FidelityRow[] }).rows) previous.set(row.key, row);
+  for (const file of opts.resume?.split(",") ?? []) {
+    if (!fs.existsSync(file)) throw new UserError(`--fidelity-resume: no such file ${file}`);
+    for (const row of (JSON.parse(fs.readFileSync(file, "utf8")) as { rows: FidelityRow[] }).rows) previous.set(row.key, row);
   }
   const rows: FidelityRow[] = [];
   const started = performance.now();
