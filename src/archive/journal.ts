@@ -7,8 +7,8 @@
  * - `db.json` (lowdb; written via steno, temp file + rename, then fsync'd): `{schema, seq, experimentsFile,
  *   experiments, campaigns, ledger, notes, counters}`. `experiments` holds one small *summary* per experiment
  *   (id, name, parent, campaign, proposer, status, fitness value and band, genome, genome key, change,
- *   fingerprint, createdAt: contracts/experiment.ts) with `at: [offset, length]`, where its full record sits in
- *   `experimentsFile`. Summaries from before genome/change/band were kept are rebuilt from the bodies on open.
+ *   mode, probe status, fingerprint, createdAt: contracts/experiment.ts) with `at: [offset, length]`, where its full record sits in
+ *   `experimentsFile`. Summaries from before a field was kept are rebuilt from the bodies on open.
  * - `experiments.<seq>.jsonl`: the full experiment records as of that snapshot, one JSON object per line.
  * - `journal.jsonl`: a header `{"journal":"archlab.journal/1","base":S}`, then one op per line, each written and
  *   fdatasync'd before the call returns: `{"seq":n,"op":"put","table":"experiments","record":{...}}` (an upsert
@@ -102,9 +102,9 @@ export function summarize(record: StoredRecord, at: [number, number] | null = nu
   return { ...summarizeExperiment(record), at };
 }
 
-/** Whether a summary from db.json predates the fields the proposers read (genome, change, fitnessBand). */
+/** Whether a summary from db.json predates the fields the proposers read (genome, change, fitnessBand, mode, probe). */
 export function summaryIsOld(summary: ExperimentSummary): boolean {
-  return !("genome" in summary && "change" in summary && "fitnessBand" in summary);
+  return !(["genome", "change", "fitnessBand", "mode", "probe"] as const).every((field) => field in summary);
 }
 
 export interface StoreOptions {

@@ -101,14 +101,14 @@ describe("the campaign's proposal step", () => {
   it("rebuilds summaries written before they carried genome, change and band", async () => {
     const dir = await archiveOf(lineage());
     const db = JSON.parse(fs.readFileSync(path.join(dir, "db.json"), "utf8")) as { experiments: Record<string, unknown>[] };
-    for (const s of db.experiments) for (const key of ["genome", "change", "fitnessBand"]) delete s[key];
+    for (const s of db.experiments) for (const key of ["genome", "change", "fitnessBand", "mode", "probe"]) delete s[key];
     fs.writeFileSync(path.join(dir, "db.json"), JSON.stringify(db));
     const { proposal, archive } = await propose(dir);
     expect(proposal?.proposer).toMatch(/^(mutation|crossover)$/);
     expect(archive.summary("e000002")?.change).toMatchObject({ gene: expect.any(String) });
     // The writer's close wrote the rebuilt summaries back.
     const again = JSON.parse(fs.readFileSync(path.join(dir, "db.json"), "utf8")) as { experiments: Record<string, unknown>[] };
-    expect(again.experiments.every((s) => "genome" in s && "change" in s && "fitnessBand" in s)).toBe(true);
+    expect(again.experiments.every((s) => ["genome", "change", "fitnessBand", "mode", "probe"].every((k) => k in s))).toBe(true);
   });
 
   it("reads one body to say why nothing can be proposed: the failed seed's reason", async () => {

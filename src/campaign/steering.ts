@@ -143,7 +143,8 @@ export class CampaignSteering {
       ];
     };
     return {
-      experiments: (filter) => this.sampleable(archive.experiments(filter)),
+      summaries: () => this.sampleable(archive.summaries()),
+      childSummaries: (id) => this.sampleable(archive.childSummaries(id)),
       getExperiment: (id) => archive.getExperiment(id),
       readText: (id, kind) => archive.readText(id, kind),
       readCode: (hash) => archive.readCode(hash),

@@ -210,6 +210,10 @@ export interface ExperimentSummary {
   genomeKey: string | null;
   /** What changed relative to the parent (Experiment.change). */
   change: Record<string, unknown> | null;
+  /** The LLM researcher's proposal mode (Experiment.mode), null for other proposers. */
+  mode: string | null;
+  /** The probe stage's status (Experiment.stages.probe.status), null before it ran. */
+  probe: string | null;
   fingerprint: string | null;
   createdAt: string;
 }
@@ -234,6 +238,8 @@ export function summarizeExperiment(record: { readonly id: string; readonly [key
     genome: obj(record.genome),
     genomeKey: strOrNull(record.genomeKey),
     change: obj(record.change),
+    mode: strOrNull(record.mode),
+    probe: strOrNull(obj(obj(record.stages)?.probe)?.status),
     fingerprint: strOrNull(record.fingerprint),
     createdAt: str(record.createdAt),
   };

@@ -9,7 +9,7 @@
 import type { Experiment } from "../contracts/experiment.ts";
 import type { Archive } from "../archive/archive.ts";
 import { MotivationIndex } from "./motivations.ts";
-import { judgeNovelty, type NoveltyJudge, type NoveltyRecord, type PlanText } from "./novelty.ts";
+import { judgeNovelty, type NoveltyJudge, type NoveltyNeighbour, type NoveltyRecord, type PlanText } from "./novelty.ts";
 
 export type GateArchive = Pick<Archive, "experiments" | "summaries" | "readText" | "findByGenomeKey" | "findByFingerprint">;
 
@@ -43,7 +43,7 @@ export class Gate {
   }
 
   /** The text gate's verdict on a plan; "unchecked" with no index (the plan goes ahead). */
-  async text(judge: NoveltyJudge, plan: PlanText, byId: ReadonlyMap<string, Experiment>): Promise<NoveltyRecord> {
+  async text(judge: NoveltyJudge, plan: PlanText, byId: ReadonlyMap<string, NoveltyNeighbour>): Promise<NoveltyRecord> {
     if (!this.#motivations) return { verdict: "unchecked", similar: [], similarTo: [], reason: "no text gate in this campaign" };
     return judgeNovelty(this.#motivations, judge, plan, byId);
   }

@@ -2,12 +2,15 @@
  * The text gate's judge (DESIGN §2.3, issue 7): the plan's BM25 neighbours among archived motivations, then the
  * LLM's verdict on them. A failed call is a value (verdict "unchecked": the plan goes ahead), never a throw.
  */
-import type { Experiment } from "../contracts/experiment.ts";
+import type { ExperimentSummary } from "../contracts/experiment.ts";
 import type { AgentsConfig } from "../contracts/agents.ts";
 import { clip } from "../analyst/describe.ts";
 import type { CallContext, LlmClient, StructuredOutcome } from "../llm/client.ts";
 import { NoveltyReply } from "../llm/replies.ts";
 import type { MotivationIndex, SimilarMotivation } from "./motivations.ts";
+
+/** What the judge is shown of an archived neighbour besides its motivation (the archive's summaries have it). */
+export type NoveltyNeighbour = Pick<ExperimentSummary, "id" | "name" | "status" | "fitness">;
 
 export interface NoveltyRecord {
   /** unchecked: the LLM verdict was off or failed; the plan went ahead. */
@@ -34,7 +37,7 @@ export interface NoveltyJudge {
 }
 
 export async function judgeNovelty(
-  motivations: MotivationIndex, judge: NoveltyJudge, plan: PlanText, byId: ReadonlyMap<string, Experiment>,
+  motivations: MotivationIndex, judge: NoveltyJudge, plan: PlanText, byId: ReadonlyMap<string, NoveltyNeighbour>,
 ): Promise<NoveltyRecord> {
   const { config } = judge;
   const similar = motivations.search(`${plan.motivation}\n${plan.design}`, config.k, new Set([judge.call.experimentId]));
@@ -42,7 +45,7 @@ export async function judgeNovelty(
   if (!config.llm_check) return { verdict: "unchecked", similar, similarTo: [], reason: "LLM novelty check off (agents.novelty.llm_check)" };
   const shown = similar.map((s) => {
     const e = byId.get(s.id);
-    const head = e ? `### [${e.id}] ${e.name} (${e.status}${e.fitness ? `, fitness ${e.fitness.value.toFixed(4)}` : ""})` : `### [${s.id}]`;
+    const head = e ? `### [${e.id}] ${e.name} (${e.status}${e.fitness !== null ? `, fitness ${e.fitness.toFixed(4)}` : ""})` : `### [${s.id}]`;
     return `${head}\n${clip(motivations.text(s.id) ?? "", 1200)}`;
   });
   const out = await judge.client.callStructured("novelty", "novelty", {

@@ -6,7 +6,7 @@
  * with the repeats shown, a bounded number of times. Model failures come back as values, never as throws
  * (BudgetExceeded and aborts do throw: the campaign stops on them).
  */
-import { summarizeExperiment, type AgentFailure, type Experiment, type ProposalMode } from "../contracts/experiment.ts";
+import type { AgentFailure, Experiment, ProposalMode } from "../contracts/experiment.ts";
 import type { Archive } from "../archive/archive.ts";
 import type { CognitionBase } from "../cognition/base.ts";
 import { formatCognition } from "../cognition/base.ts";
@@ -23,8 +23,11 @@ import { rankedCandidates } from "./propose.ts";
 import type { Rng } from "./rng.ts";
 import { selectParent, type SamplingConfig } from "./sampling.ts";
 
-/** What the researcher reads from the archive. */
-export type ArchiveReader = Pick<Archive, "experiments" | "getExperiment" | "readText" | "readCode" | "notes">;
+/**
+ * What the researcher reads from the archive: the in-memory summaries to sample and judge from, and the bodies
+ * of the few experiments it shows the model (the parent, exemplars, the parent's children).
+ */
+export type ArchiveReader = Pick<Archive, "summaries" | "childSummaries" | "getExperiment" | "readText" | "readCode" | "notes">;
 
 export interface ResearcherDeps {
   client: LlmClient;
@@ -72,18 +75,18 @@ export type ResearchOutcome =
 export async function planWithLlm(deps: ResearcherDeps): Promise<ResearchOutcome> {
   const { archive, agents, rng } = deps;
   const now = deps.now ?? (() => new Date());
-  const all = archive.experiments();
+  const all = archive.summaries(); // no body read: the few shown are fetched below
   const genomeOnly = !agents.modes.includes("code");
-  const ranked = rankedCandidates(all.map(summarizeExperiment), { genomeOnly });
+  const ranked = rankedCandidates(all, { genomeOnly });
   const selection = selectParent(ranked, deps.sampling, rng);
   if (!selection) return { kind: "none" };
   const byId = new Map(all.map((e) => [e.id, e]));
-  const parent = byId.get(selection.parentId)!;
+  const parent = archive.getExperiment(selection.parentId)!;
   const parentGenome = GenomeSchema.safeParse(parent.genome);
   const allowed = agents.modes.filter((m) => m === "code" || parentGenome.success);
   const mode = chooseMode(modeRecords(all), allowed, rng);
 
-  const context = await researchContext(deps, parent, ranked.map((c) => byId.get(c.id)!), selection.referenceIds.map((id) => byId.get(id)!));
+  const context = await researchContext(deps, parent, ranked.map((c) => c.id), selection.referenceIds);
   const failures: AgentFailure[] = [];
   const fail = (role: string, out: Extract<StructuredOutcome<unknown>, { ok: false }>) =>
     failures.push({ role, kind: out.kind, message: out.message, at: now().toISOString() });
@@ -139,9 +142,13 @@ interface ResearchContext {
   avoid: string[];
 }
 
-/** The parent in full, curated exemplars within the token budget, cognition for the parent's weaknesses, notes. */
-async function researchContext(deps: ResearcherDeps, parent: Experiment, ranked: readonly Experiment[], sampled: readonly Experiment[]): Promise<ResearchContext> {
+/**
+ * The parent in full, curated exemplars within the token budget, cognition for the parent's weaknesses, notes.
+ * `ranked` and `sampled` are ids: only the bodies offered as exemplars are read.
+ */
+async function researchContext(deps: ResearcherDeps, parent: Experiment, rankedIds: readonly string[], sampledIds: readonly string[]): Promise<ResearchContext> {
   const { archive, agents } = deps;
+  const body = (id: string) => archive.getExperiment(id)!;
   const texts = async (e: Experiment) => ({
     motivation: await archive.readText(e.id, "motivation"),
     analysis: await archive.readText(e.id, "analysis"),
@@ -157,8 +164,8 @@ async function researchContext(deps: ResearcherDeps, parent: Experiment, ranked:
   const pinned = [...new Set(notes.filter((n) => n.pinned).map((n) => n.experimentId))].map((id) => archive.getExperiment(id)).filter((e): e is Experiment => e !== undefined);
   const offered: { e: Experiment; source: ExemplarCandidate["source"] }[] = [
     ...pinned.map((e) => ({ e, source: "pinned" as const })),
-    ...ranked.slice(0, agents.context.exemplars + 1).map((e) => ({ e, source: "top" as const })),
-    ...sampled.map((e) => ({ e, source: "reference" as const })),
+    ...rankedIds.slice(0, agents.context.exemplars + 1).map((id) => ({ e: body(id), source: "top" as const })),
+    ...sampledIds.map((id) => ({ e: body(id), source: "reference" as const })),
   ].filter(({ e }) => e.id !== parent.id);
   const candidates: ExemplarCandidate[] = [];
   for (const { e, source } of offered.slice(0, agents.context.exemplars * 3)) {
@@ -174,7 +181,7 @@ async function researchContext(deps: ResearcherDeps, parent: Experiment, ranked:
   const hits = agents.context.cognition > 0 ? deps.cognition.search(query, agents.context.cognition) : [];
 
   const shown = new Set([parent.id, ...exemplars.map((x) => x.id)]);
-  const children = archive.experiments().filter((e) => e.parentId === parent.id);
+  const children = archive.childSummaries(parent.id).map((c) => body(c.id));
   const avoid = children.map((c) => `- [${c.id}] ${c.name} (${c.status}${c.fitness ? `, fitness ${c.fitness.value.toFixed(4)}` : ""}): ${clip(c.reason ?? "", 200)}`.replace(/: $/, ""));
   return {
     parent: parentText,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Experiment } from "../contracts/experiment.ts";
+import { summarizeExperiment, type Experiment } from "../contracts/experiment.ts";
 import { syntheticExperiment } from "../archive/fixtures.ts";
 import { chooseMode, modeRecords, successRate, type ModeRecord } from "./modes.ts";
 import { seededRng } from "./rng.ts";
@@ -15,7 +15,7 @@ describe("proposal modes", () => {
     const worse = exp("e3", { parentId: "e1", mode: "code", fitness: { value: 0.8, inputs: {}, terms: {}, formula: "" } });
     const rejected = exp("e4", { parentId: "e1", mode: "code", status: "rejected", fitness: null, stages: { probe: { ...better.stages.probe!, status: "rejected" } } });
     const running = exp("e5", { parentId: "e1", mode: "code", status: "training" });
-    const r = modeRecords([parent, better, worse, rejected, running]);
+    const r = modeRecords([parent, better, worse, rejected, running].map(summarizeExperiment));
     expect(r.genome).toEqual({ mode: "genome", n: 1, passedProbe: 1, beatParent: 1 });
     expect(r.code).toEqual({ mode: "code", n: 2, passedProbe: 1, beatParent: 0 });
   });

@@ -3,7 +3,7 @@
  * (structured, always valid, cheap to check) or write free-form code. The mode is chosen per proposal from
  * each mode's record in the archive: how often its proposals passed the probes and beat their parent. Pure.
  */
-import type { Experiment, ProposalMode } from "../contracts/experiment.ts";
+import type { ExperimentSummary, ProposalMode } from "../contracts/experiment.ts";
 import { TERMINAL_STATUSES } from "../contracts/experiment.ts";
 import { pickWeighted, type Rng } from "./rng.ts";
 
@@ -17,20 +17,23 @@ export interface ModeRecord {
   beatParent: number;
 }
 
+/** What a mode's record reads of each experiment (the archive's summaries have it). */
+export type ModeSource = Pick<ExperimentSummary, "id" | "parentId" | "status" | "mode" | "probe" | "fitness">;
+
 /** Each mode's record over the archive's finished LLM proposals. */
-export function modeRecords(experiments: readonly Experiment[]): Record<ProposalMode, ModeRecord> {
+export function modeRecords(experiments: readonly ModeSource[]): Record<ProposalMode, ModeRecord> {
   const byId = new Map(experiments.map((e) => [e.id, e]));
   const records: Record<ProposalMode, ModeRecord> = {
     genome: { mode: "genome", n: 0, passedProbe: 0, beatParent: 0 },
     code: { mode: "code", n: 0, passedProbe: 0, beatParent: 0 },
   };
   for (const e of experiments) {
-    if (!e.mode || !TERMINAL_STATUSES.includes(e.status)) continue;
+    if ((e.mode !== "genome" && e.mode !== "code") || !(TERMINAL_STATUSES as readonly string[]).includes(e.status)) continue;
     const r = records[e.mode];
     r.n += 1;
-    if (e.stages.probe?.status === "ok") r.passedProbe += 1;
+    if (e.probe === "ok") r.passedProbe += 1;
     const parent = e.parentId ? byId.get(e.parentId) : undefined;
-    if (e.fitness && parent?.fitness && e.fitness.value > parent.fitness.value) r.beatParent += 1;
+    if (e.fitness !== null && parent && parent.fitness !== null && e.fitness > parent.fitness) r.beatParent += 1;
   }
   return records;
 }
