@@ -4,16 +4,20 @@
  * the experience the proposer reads. Every comparison is a noise-aware verdict (verdicts.ts): a difference
  * inside the stage's noise band is `within noise`, never "helped". Pure functions over records.
  */
-import type { Experiment, ExperimentSummary, Fitness } from "../contracts/experiment.ts";
+import type { Experiment, ExperimentSummary, Fitness, StageSummary } from "../contracts/experiment.ts";
 import { prefKey, type GeneName, type Preferences } from "../contracts/genome.ts";
 import { DEFAULT_K, describeJudged, floorOf, judgeMetric, type Judged, type NoiseVerdict } from "./verdicts.ts";
 
 /** The metrics of an experiment's last stage that ran to completion (means; no "<metric>:std" entries). */
 export function finalMetrics(exp: Experiment): Record<string, number> {
   const stages = Object.values(exp.stages).filter((s) => s.status === "ok");
-  const last = stages[stages.length - 1];
+  return stageMetrics(stages[stages.length - 1]);
+}
+
+/** A stage's finite metrics, without the per-seed spread keys ("score:std", "score:n"). */
+export function stageMetrics(stage: Pick<StageSummary, "metrics"> | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(last?.metrics ?? {})) if (!k.includes(":") && v !== null && Number.isFinite(v)) out[k] = v;
+  for (const [k, v] of Object.entries(stage?.metrics ?? {})) if (!k.includes(":") && v !== null && Number.isFinite(v)) out[k] = v;
   return out;
 }
 

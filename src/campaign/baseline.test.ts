@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { UserError } from "../errors.ts";
 import { baselineSpecs, deviceOf } from "./baseline.ts";
 import { loadCampaign, slotsOf } from "./config.ts";
+import { firstRung } from "./rungs.ts";
 
 describe("baseline specs and devices", () => {
   it.each([
@@ -16,7 +17,7 @@ describe("baseline specs and devices", () => {
     for (const slot of slotsOf(config)) {
       expect(deviceOf(slot)).toBe(device);
       const specs = baselineSpecs("/tmp/archlab-a", config, undefined, slot);
-      expect(specs.length).toBe(config.stages.proxy.baseline_seeds);
+      expect(specs.length).toBe(firstRung(config).baseline_seeds);
       for (const spec of specs) {
         expect(spec.device).toBe(device);
         expect(spec.compile).toBe(compile);

@@ -12,8 +12,8 @@ import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { UserError } from "../errors.ts";
 import { PROJECT_ROOT } from "../paths.ts";
-import { stageSpec } from "../runner/stages.ts";
-import { threadsPerSlot, type CampaignConfig } from "./config.ts";
+import type { CampaignConfig } from "./config.ts";
+import { firstRung, rungSpec, type TrainingRung } from "./rungs.ts";
 
 export interface BaselineEntry {
   key: string;
@@ -25,19 +25,19 @@ export interface BaselineEntry {
 export const baselineDir = (archiveDir: string) => path.join(archiveDir, "baselines");
 
 /**
- * The baseline's proxy runs for a campaign config: seeds seed .. seed + baseline_seeds - 1 (at least as many
- * as the candidates train on), trained once and cached; their spread is the stage's noise floor. `gpu` is the
- * slot's CUDA device (the child sees only that one, so the spec says "cuda"); undefined trains on the CPU.
- * Throws a UserError for a missing baseline layer (and, through stageSpec, a missing corpus).
+ * The baseline's runs on a rung (default: the first training rung) for a campaign config: seeds seed ..
+ * seed + baseline_seeds - 1 (at least as many as the candidates train on), trained once and cached; their spread
+ * is the rung's noise floor. `gpu` is the slot's CUDA device (the child sees only that one, so the spec says
+ * "cuda"); undefined trains on the CPU. Throws a UserError for a missing baseline layer (and, through stageSpec,
+ * a missing corpus or token directory).
  */
-export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds: readonly number[] = noiseFloorSeeds(config), gpu?: string): RunSpec[] {
+export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds?: readonly number[], gpu?: string, rung: TrainingRung = firstRung(config)): RunSpec[] {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
   if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
-  return seeds.map((seed) => stageSpec({
-    stage: "proxy", layerPath, className: config.baseline.class_name,
-    runDir: path.join(baselineDir(archiveDir), "runs", `seed${seed}`), seed,
-    memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-    device: deviceOf(gpu),
+  // The proxy's runs keep the folder they always had; other rungs (an LM checkpoint resumes from its folder) their own.
+  const runs = rung.stage === "proxy" ? path.join(baselineDir(archiveDir), "runs") : path.join(baselineDir(archiveDir), "runs", `${rung.name}-${rung.preset}`);
+  return (seeds ?? noiseFloorSeeds(config, rung)).map((seed) => rungSpec(config, rung, {
+    layerPath, className: config.baseline.class_name, runDir: path.join(runs, `seed${seed}`), seed, device: deviceOf(gpu),
   }));
 }
 
@@ -46,14 +46,14 @@ export function deviceOf(gpu: string | undefined): string {
   return gpu === undefined ? "cpu" : "cuda";
 }
 
-export function noiseFloorSeeds(config: CampaignConfig): number[] {
-  const n = Math.max(config.stages.proxy.baseline_seeds, config.stages.proxy.seeds);
+export function noiseFloorSeeds(config: CampaignConfig, rung: TrainingRung = firstRung(config)): number[] {
+  const n = Math.max(rung.baseline_seeds, rung.seeds);
   return Array.from({ length: n }, (_, i) => config.seed + i);
 }
 
-/** The seeds a candidate of this config trained on (the ones that selected it). */
-export function selectionSeeds(config: CampaignConfig): number[] {
-  return Array.from({ length: config.stages.proxy.seeds }, (_, i) => config.seed + i);
+/** The seeds a candidate of this config trained on at a rung (the ones that selected it). */
+export function selectionSeeds(config: CampaignConfig, rung: TrainingRung = firstRung(config)): number[] {
+  return Array.from({ length: rung.seeds }, (_, i) => config.seed + i);
 }
 
 /** Same spec (minus where files go) and same layer source -> same key. */

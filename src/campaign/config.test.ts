@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../errors.ts";
-import { loadCampaign, slotsOf, untilDeadline } from "./config.ts";
+import { CampaignConfig, loadCampaign, slotsOf, untilDeadline } from "./config.ts";
+import { firstRung, trainingRungs } from "./rungs.ts";
 
 function file(text: string): string {
   const p = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "archlab-cfg-")), "c.yaml");
@@ -17,7 +18,7 @@ describe("campaign config", () => {
     expect(c.name).toBe("nightly");
     expect(c.budget.experiments).toBe(6);
     expect(c.parallel).toBe(2);
-    expect(c.stages.proxy.preset).toBe("full");
+    expect(firstRung(c).preset).toBe("full");
     expect(c.proposer.sampling.policy).toBe("asi-arch");
     expect(loadCampaign(undefined, {}).archive).toBe("archive/default");
   });
@@ -35,6 +36,50 @@ describe("campaign config", () => {
     ["agents: {modes: [prose]}\n", /agents\.modes\.0/],
     ["llm: {model: m, api_key_env: 'my key'}\n", /llm\.api_key_env: an environment variable name/],
   ])("rejects %j in one line naming the key", (text, message) => {
+    const run = () => loadCampaign(file(text), {});
+    expect(run).toThrow(UserError);
+    expect(run).toThrow(message);
+  });
+
+  it("reads the legacy mapping form as the same two-rung ladder as the list form, defaults from one schema", () => {
+    const legacy = loadCampaign(file("stages: {proxy: {preset: tiny, seeds: 2}, probe: {max_params: 100000}}\n"), {});
+    const list = loadCampaign(file("stages:\n  - {stage: probe, max_params: 100000}\n  - {stage: proxy, preset: tiny, seeds: 2}\n"), {});
+    expect(legacy.stages).toEqual(list.stages);
+    expect(legacy.stages.map((r) => r.name)).toEqual(["probe", "proxy"]);
+    expect(firstRung(legacy)).toMatchObject({ stage: "proxy", preset: "tiny", seeds: 2, baseline_seeds: 3, promote: { top: 0.25, beats_baseline: true }, early_stop: null });
+    expect(loadCampaign(undefined, {}).stages.map((r) => r.stage)).toEqual(["probe", "proxy"]);
+    // the frozen config parses to itself (confirmation re-reads it from the archive)
+    expect(CampaignConfig.parse(JSON.parse(JSON.stringify(legacy)))).toEqual(legacy);
+  });
+
+  it("reads a ladder: rungs in order with presets, rules and early stop; --preset sets the proxy rung", () => {
+    const c = loadCampaign(file([
+      "stages:", "  - stage: probe", "  - {stage: proxy, preset: quick, promote: {top: 0.5, beats_baseline: true, min_fitness: 0}}",
+      "  - {stage: lm, preset: lm-cpu, baseline_seeds: 2, early_stop: {margin: 0.2}}",
+      "  - {stage: lm, name: explore, preset: explore}", "",
+    ].join("\n")), { preset: "tiny" });
+    expect(trainingRungs(c).map((r) => [r.name, r.stage, r.preset])).toEqual([["proxy", "proxy", "tiny"], ["lm", "lm", "lm-cpu"], ["explore", "lm", "explore"]]);
+    expect(firstRung(c).promote).toEqual({ top: 0.5, beats_baseline: true, min_fitness: 0 });
+    expect(trainingRungs(c)[1]!.early_stop).toEqual({ margin: 0.2, warmup_fraction: 0.25, window: 5 });
+    expect(CampaignConfig.parse(JSON.parse(JSON.stringify(c)))).toEqual(c);
+    expect(() => loadCampaign(file("stages: [{stage: probe}, {stage: lm}]\n"), { preset: "tiny" })).toThrow(/--preset sets the proxy rung's preset/);
+  });
+
+  it.each([
+    ["stages: [{stage: probe}, {stage: huge}]\n", /stages\.huge: unknown stage "huge" \(stages: probe, proxy, lm\)/],
+    ["stages: {proxy: {preset: huge}}\n", /stages\.proxy\.preset: /],
+    ["stages: {proxy: {colour: red}}\n", /unknown key "stages\.proxy\.colour"/],
+    ["stages: {huge: {}}\n", /stages\.huge: unknown stage "huge"/],
+    ["stages: [{stage: proxy}]\n", /stages: the first rung must be probe/],
+    ["stages: [{stage: probe}]\n", /stages: no training rung after probe/],
+    ["stages: [{stage: probe}, {stage: lm}, {stage: proxy}]\n", /stages: proxy can only be the first training rung.*probe → lm → proxy/],
+    ["stages: [{stage: probe}, {stage: proxy}, {stage: probe}]\n", /stages: probe can only be the first rung/],
+    ["stages: [{stage: probe}, {stage: lm}, {stage: lm}]\n", /stages: two rungs named lm: give one a name/],
+    ["stages: [{stage: probe}, {stage: proxy, promote: {top: 2}}]\n", /stages\.proxy\.promote\.top: /],
+    ["stages: [{stage: probe}, {stage: proxy, promote: {best: 3}}]\n", /unknown key "stages\.proxy\.promote\.best"/],
+    ["stages: [{stage: probe}, {stage: lm, early_stop: {margin: -1}}]\n", /stages\.lm\.early_stop\.margin: /],
+    ["stages: [{stage: probe}, {stage: lm, preset: huge}]\n", /stages\.lm\.preset: /],
+  ])("rejects the bad ladder %j in one line", (text, message) => {
     const run = () => loadCampaign(file(text), {});
     expect(run).toThrow(UserError);
     expect(run).toThrow(message);

@@ -14,9 +14,9 @@ import { MEMORY_FLOOR_REASON, MIN_MEMORY_MB } from "../contracts/runSpec.ts";
 import { LlmConfig } from "../llm/config.ts";
 import { SEED_GENOMES } from "../contracts/genome.ts";
 import { SamplingConfig } from "../researcher/sampling.ts";
-import { MAX_EXPONENT } from "../contracts/runSpec.ts";
-import { DEFAULT_MEMORY_MB, DEFAULT_PROXY_PRESET, PROBE_TIMEOUT_S, PROXY_PRESETS, type ProxyPreset } from "../runner/stages.ts";
-import { RunnerConfig } from "../runner/runner.ts";
+import { DEFAULT_MEMORY_MB, type ProxyPreset } from "../runner/stages.ts";
+import { RUNG_STAGES, rungAt, rungLabel, Stages } from "./rungs.ts";
+export { threadsPerSlot } from "./rungs.ts";
 import { NotifyConfig } from "../report/notify.ts";
 
 const seedNames = Object.keys(SEED_GENOMES) as [string, ...string[]];
@@ -46,25 +46,8 @@ export const CampaignConfig = z.strictObject({
     seeds: z.array(z.enum(seedNames)).min(1).default(["delta_net"]),
     sampling: SamplingConfig.prefault({}),
   }).prefault({}),
-  stages: z.strictObject({
-    probe: z.strictObject({
-      max_exponent: z.number().positive().default(MAX_EXPONENT),
-      max_params: z.number().int().positive().nullable().default(null),
-      timeout_s: z.number().positive().default(PROBE_TIMEOUT_S),
-      /** Where the stage runs: here (local) or through sbatch (slurm); see src/runner/runner.ts. */
-      runner: RunnerConfig.prefault({}),
-    }).prefault({}),
-    proxy: z.strictObject({
-      /** tiny: seconds per layer, for tests and demos; quick: <= 1 min on 2 cores; full: <= 5 min. */
-      preset: z.enum(PROXY_PRESETS).default(DEFAULT_PROXY_PRESET),
-      seeds: z.number().int().positive().default(1),
-      /** Seeds the baseline trains on once per stage config: their spread is the stage's noise floor. */
-      baseline_seeds: z.number().int().min(2).default(3),
-      timeout_s: z.number().positive().nullable().default(null),
-      corpus: z.string().nullable().default(null),
-      runner: RunnerConfig.prefault({}),
-    }).prefault({}),
-  }).prefault({}),
+  /** The ladder (src/campaign/rungs.ts): probe, then training rungs in order; the mapping form still reads. */
+  stages: Stages,
   /**
    * Before a campaign calls a candidate a discovery, its best `top` candidates that beat the baseline beyond
    * the noise band are re-trained on `seeds` fresh seeds against the baseline on the same seeds (0: never).
@@ -135,7 +118,10 @@ export function loadCampaign(file: string | undefined, flags: RunFlags): Campaig
     top: flags.confirmTop ?? config.confirm.top,
     seeds: flags.confirmSeeds ?? config.confirm.seeds,
   };
-  const stages = flags.preset ? { ...config.stages, proxy: { ...config.stages.proxy, preset: flags.preset } } : config.stages;
+  if (flags.preset && !config.stages.some((r) => r.stage === "proxy")) {
+    throw new UserError(`${file ?? "command line"}: --preset sets the proxy rung's preset, and this ladder has no proxy rung`);
+  }
+  const stages = flags.preset ? config.stages.map((r) => (r.stage === "proxy" ? { ...r, preset: flags.preset } : r)) : config.stages;
   const final = validate({
     ...config,
     budget,
@@ -158,7 +144,14 @@ function validate(raw: unknown, where: string): CampaignConfig {
   const parsed = CampaignConfig.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const keyPath = issue.path.join(".");
+  // A rung is named by its name (or stage), not its index: stages.proxy.preset, in either form of `stages:`.
+  const named = issue.path[0] === "stages" && typeof issue.path[1] === "number"
+    ? ["stages", rungLabel((raw as Record<string, unknown> | null)?.stages, issue.path[1]), ...issue.path.slice(2)] : issue.path;
+  const keyPath = named.join(".");
+  if (issue.code === "invalid_union" && named[0] === "stages" && named.length === 3 && named[2] === "stage") {
+    const stage = (rungAt((raw as Record<string, unknown> | null)?.stages, issue.path[1] as number) as { stage?: unknown } | undefined)?.stage;
+    throw new UserError(`${where}: stages.${String(named[1])}: unknown stage ${JSON.stringify(stage ?? null)} (stages: ${RUNG_STAGES.join(", ")})`);
+  }
   if (issue.code === "unrecognized_keys") {
     const key = [keyPath, issue.keys[0]].filter(Boolean).join(".");
     throw new UserError(`${where}: unknown key "${key}"`);
@@ -171,15 +164,6 @@ export function slotsOf(config: CampaignConfig): (string | undefined)[] {
   if (config.devices === "auto") throw new Error("devices: auto must be resolved (runner/devices.ts) before slots are made");
   if (config.devices === "cpu") return Array.from({ length: config.parallel }, () => undefined);
   return config.devices.split(",").map((d) => d.split(":")[1]!);
-}
-
-/**
- * torch threads per CPU run: one. Measured on 2 cores with one other busy process, a d=64 proxy run trained at
- * 24k tokens/s on one thread and 4.6k on two (threads spin against each other); use --parallel for more cores.
- * GPU slots leave it to torch.
- */
-export function threadsPerSlot(config: CampaignConfig): number | undefined {
-  return config.devices === "cpu" ? 1 : undefined;
 }
 
 /** The next wall-clock moment at HH:MM after `now` (tomorrow when it has passed today). */

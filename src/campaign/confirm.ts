@@ -13,15 +13,19 @@ import type { Experiment } from "../contracts/experiment.ts";
 import type { RunResult } from "../contracts/result.ts";
 import { UserError } from "../errors.ts";
 import { runHarness } from "../runner/harness.ts";
-import { stageSpec } from "../runner/stages.ts";
-import { baselineDir, baselineKey, baselineRuns, baselineSpecs, cachedBaseline, cachedNoiseFloor, noiseFloorSeeds, selectionSeeds } from "./baseline.ts";
-import { CampaignConfig, slotsOf, threadsPerSlot } from "./config.ts";
+import { baselineDir, baselineKey, baselineRuns, baselineSpecs, cachedBaseline, cachedNoiseFloor, deviceOf, noiseFloorSeeds, selectionSeeds } from "./baseline.ts";
+import { CampaignConfig, slotsOf } from "./config.ts";
+import { firstRung, rungSpec, trainingRungs, type TrainingRung } from "./rungs.ts";
 
-export const CONFIRM_STAGES = ["proxy"] as const;
+/** The stages a confirmation can re-train: any training rung of the experiment's campaign, by name or stage. */
+export const CONFIRM_STAGES = ["proxy", "lm"] as const;
 
 export interface ConfirmOptions {
   seeds: number;
+  /** The rung (its name, or its stage) to re-train on; default: the campaign's first training rung. */
   stage?: string;
+  /** The slot's GPU (a campaign's); default: the campaign config's first slot. */
+  gpu?: string;
   signal?: AbortSignal;
   /** Called before each training run: what it is and on which seed. */
   onRun?: (what: "candidate" | "baseline", seed: number) => void;
@@ -37,26 +41,25 @@ export function campaignConfigOf(archive: Archive, exp: Experiment): CampaignCon
 }
 
 /** Seeds a confirmation of this experiment must not use: those that selected it and earlier confirmations'. */
-export function excludedSeeds(exp: Experiment, config: CampaignConfig): number[] {
-  const used = new Set([...selectionSeeds(config), ...noiseFloorSeeds(config), ...(exp.confirmations ?? []).flatMap((c) => c.seeds)]);
+export function excludedSeeds(exp: Experiment, config: CampaignConfig, rung: TrainingRung = firstRung(config)): number[] {
+  const used = new Set([...selectionSeeds(config, rung), ...noiseFloorSeeds(config, rung), ...(exp.confirmations ?? []).flatMap((c) => c.seeds)]);
   return [...used].sort((a, b) => a - b);
 }
 
 export async function confirmExperiment(archive: Archive, id: string, opts: ConfirmOptions): Promise<Confirmation> {
   const exp = archive.requireExperiment(id);
-  const stage = opts.stage ?? "proxy";
-  if (!(CONFIRM_STAGES as readonly string[]).includes(stage)) throw new UserError(`--stage must be one of ${CONFIRM_STAGES.join(", ")}, not "${stage}"`);
   if (exp.status !== "done" || !exp.codeHash) throw new UserError(`${id} is ${exp.status}; only a finished experiment (status done) can be confirmed`);
   const config = campaignConfigOf(archive, exp);
-  const excluded = excludedSeeds(exp, config);
+  const rungs = trainingRungs(config);
+  const rung = opts.stage === undefined ? rungs[0]! : rungs.find((r) => r.name === opts.stage) ?? rungs.find((r) => r.stage === opts.stage);
+  if (!rung) throw new UserError(`--stage must be one of ${id}'s campaign rungs (${rungs.map((r) => r.name).join(", ")}), not "${opts.stage}"`);
+  const excluded = excludedSeeds(exp, config, rung);
   const seeds = freshSeeds(opts.seeds, excluded);
   const n = (exp.confirmations?.length ?? 0) + 1;
   const runDir = archive.runDir(id, `confirm-${n}`);
-  const gpu = slotsOf(config)[0];
-  const specFor = (layerPath: string, className: string, seed: number, dir: string) => stageSpec({
-    stage, layerPath, className, runDir: dir, seed, memoryMb: config.memory_mb,
-    proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-  });
+  const gpu = opts.gpu ?? (config.devices === "auto" ? undefined : slotsOf(config)[0]);
+  const specFor = (layerPath: string, className: string, seed: number, dir: string) =>
+    rungSpec(config, rung, { layerPath, className, runDir: dir, seed, device: deviceOf(gpu) });
   const train = async (spec: ReturnType<typeof specFor>) => {
     const run = await runHarness(spec, { runDir: path.dirname(spec.result_path), signal: opts.signal, gpu, sandbox: config.sandbox });
     return run.result;
@@ -77,7 +80,7 @@ export async function confirmExperiment(archive: Archive, id: string, opts: Conf
     candidate.push(mine);
   }
   const cacheDir = baselineDir(archive.dir);
-  const specs = baselineSpecs(archive.dir, config, candidate.map((r) => r.env.seed));
+  const specs = baselineSpecs(archive.dir, config, candidate.map((r) => r.env.seed), gpu, rung);
   const runs = await baselineRuns(cacheDir, config.baseline.path, specs, async (spec) => {
     opts.onRun?.("baseline", spec.seed);
     const result = await train(spec);
@@ -85,10 +88,10 @@ export async function confirmExperiment(archive: Archive, id: string, opts: Conf
     return result;
   });
   if (!runs.ok) throw new UserError(`the baseline ${runs.result.status} on fresh seed ${specs[runs.index]!.seed}: ${runs.result.error?.message ?? "no message"}`);
-  const floor = cachedNoiseFloor(cacheDir, baselineKey(baselineSpecs(archive.dir, config)));
+  const floor = cachedNoiseFloor(cacheDir, baselineKey(baselineSpecs(archive.dir, config, undefined, gpu, rung)));
   const judged = failure ? { verdict: "not confirmed" as const, metrics: [] } : judgeConfirmation(candidate, runs.results, floor, config.fitness.k);
   const confirmation: Confirmation = {
-    at: (opts.now ?? (() => new Date()))().toISOString(), stage, preset: config.stages.proxy.preset,
+    at: (opts.now ?? (() => new Date()))().toISOString(), stage: rung.name, preset: rung.preset,
     seeds, excludedSeeds: excluded, verdict: judged.verdict, decidedOn: DECIDING_METRICS, metrics: judged.metrics,
     failure, wallS, runDir,
   };
@@ -114,6 +117,7 @@ export function confirmationPlan(archive: Archive, config: CampaignConfig, exper
   const seeds = freshSeeds(config.confirm.seeds, excludedSeeds(winners[0]!, config));
   const uncached = seeds.filter((seed) => !cachedBaseline(baselineDir(archive.dir), baselineKey(baselineSpecs(archive.dir, config, [seed])))).length;
   const runs = winners.length * seeds.length + uncached;
-  const times = winners.map((e) => (e.stages.proxy?.wallS ?? 0) / config.stages.proxy.seeds);
+  const first = firstRung(config);
+  const times = winners.map((e) => (e.stages[first.name]?.wallS ?? 0) / first.seeds);
   return { ids: winners.map((e) => e.id), runs, estimateS: runs * (times.reduce((a, b) => a + b, 0) / times.length) };
 }

@@ -9,7 +9,7 @@ import type { AgentFailure, Costs, Experiment, ProposalMode, RepairAttempt, Stag
 import { TERMINAL_STATUSES, ZERO_COSTS } from "../contracts/experiment.ts";
 import type { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
-import { analyse, finalMetrics } from "../analyst/rules.ts";
+import { analyse, stageMetrics } from "../analyst/rules.ts";
 import { computeFitness, fitnessInputs } from "../analyst/fitness.ts";
 import { analyseWithLlm, analystInputs, judgeWithLlm, summariseWithLlm } from "../analyst/llmAnalyst.ts";
 import { generateLayer } from "../engineer/codegen.ts";
@@ -17,9 +17,9 @@ import { implementWithLlm, repairWithLlm } from "../engineer/llmEngineer.ts";
 import { GenomeSchema } from "../contracts/genome.ts";
 import type { Archive } from "../archive/archive.ts";
 import type { Gate } from "../gate/gate.ts";
-import { stageSpec } from "../runner/stages.ts";
 import type { Agents } from "./agents.ts";
-import { threadsPerSlot, type CampaignConfig } from "./config.ts";
+import type { CampaignConfig } from "./config.ts";
+import { firstRung, probeRung, rungSpec, type Rung } from "./rungs.ts";
 import { combineSeeds } from "./baseline.ts";
 import { failpoint } from "./failpoint.ts";
 
@@ -29,8 +29,9 @@ export interface ExperimentContext {
   gate: Gate;
   config: CampaignConfig;
   campaignId: string;
-  /** Runs one harness spec in this experiment's slot; resolves with its result (aborted runs included). */
-  evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>;
+  /** Runs one harness spec of a rung (default: the spec's stage) in this experiment's slot; resolves with its
+   * result (aborted runs included). */
+  evaluate: (spec: RunSpec, runDir: string, rung?: string) => Promise<{ result: RunResult; processS: number }>;
   baselineMetrics: () => Promise<Record<string, number> | null>;
   signal: AbortSignal;
   /** The slot's torch device for the run specs: "cpu", or "cuda" (the slot's GPU, the only one the child sees). */
@@ -110,10 +111,11 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
 
   // Probe, then train; a failure goes to the debugger (code-mode LLM candidates), whose fix starts over here.
   // Stopped while analysing (the baseline training, an LLM call): its stages are recorded, so it resumes there.
-  const trained = exp.status === "analysing" && exp.stages.proxy?.status === "ok";
+  const first = firstRung(ctx.config);
+  const trained = exp.status === "analysing" && exp.stages[first.name]?.status === "ok";
   while (!trained) {
     exp = await transition(ctx, exp, "probing");
-    const probe = await runStage(ctx, exp, "probe");
+    const probe = await runRung(ctx, exp, probeRung(ctx.config));
     exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, probe: probe.summary }, fingerprint: probe.summary.fingerprint, costs: addCompute(archive, exp, probe.results) });
     if (probe.summary.status !== "ok") {
       const repaired = await repair(ctx, exp, "probe", probe);
@@ -124,12 +126,12 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
     if (repeat) return finish(ctx, exp, "rejected", repeat);
 
     exp = await transition(ctx, exp, "training");
-    const proxy = await runStage(ctx, exp, "proxy");
-    exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, proxy: proxy.summary }, costs: addCompute(archive, exp, proxy.results) });
-    if (proxy.summary.status !== "ok") {
-      const repaired = await repair(ctx, exp, "proxy", proxy);
+    const trainedRun = await runRung(ctx, exp, first);
+    exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, [first.name]: trainedRun.summary }, costs: addCompute(archive, exp, trainedRun.results) });
+    if (trainedRun.summary.status !== "ok") {
+      const repaired = await repair(ctx, exp, first.name, trainedRun);
       if (repaired) { exp = repaired; continue; }
-      return finish(ctx, exp, "failed", stageReason(proxy.summary));
+      return finish(ctx, exp, "failed", stageReason(trainedRun.summary));
     }
     break;
   }
@@ -138,9 +140,9 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
   else exp = await transition(ctx, exp, "analysing");
   const baseline = await ctx.baselineMetrics();
   if (ctx.signal.aborted) throw new Interrupted();
-  const metrics = finalMetrics(exp);
+  const metrics = stageMetrics(exp.stages[first.name]!);
   const judge = ctx.agents ? await judgeExperiment(ctx, ctx.agents, exp, baseline) : null;
-  const fitness = computeFitness(fitnessInputs(metrics, baseline, judge, ctx.config.stages.proxy.seeds), ctx.config.fitness);
+  const fitness = computeFitness(fitnessInputs(metrics, baseline, judge, first.seeds), ctx.config.fitness);
   exp = await archive.updateExperiment(exp.id, { fitness });
   return finish(ctx, exp, "done", null, baseline);
 }
@@ -180,7 +182,7 @@ async function implement(ctx: ExperimentContext, exp: Experiment): Promise<Exper
  * stored and committed on top of the failed one, the attempt recorded on the experiment and as a text; the
  * experiment goes back to "implemented" and is probed again. Null: no repair (the stage's failure stands).
  */
-async function repair(ctx: ExperimentContext, exp: Experiment, stage: "probe" | "proxy", run: { summary: StageSummary; results: RunResult[] }): Promise<Experiment | null> {
+async function repair(ctx: ExperimentContext, exp: Experiment, stage: string, run: { summary: StageSummary; results: RunResult[] }): Promise<Experiment | null> {
   const { archive, agents } = ctx;
   const done = exp.repairs ?? [];
   if (!agents || exp.mode !== "code" || done.length >= agents.config.debug_attempts || ctx.signal.aborted) return null;
@@ -239,21 +241,21 @@ async function transition(ctx: ExperimentContext, exp: Experiment, status: Exper
   return ctx.archive.updateExperiment(exp.id, { status });
 }
 
-/** Runs a ladder stage (one run per seed for the proxy) and summarises it. */
-async function runStage(ctx: ExperimentContext, exp: Experiment, stage: "probe" | "proxy") {
+/**
+ * Runs a rung (one run per seed; the probe once) in runs/<id>/<rung name>/ and summarises it. A run killed
+ * mid-way resumes there: an LM rung from its checkpoint.
+ */
+export async function runRung(ctx: Pick<ExperimentContext, "archive" | "config" | "device" | "evaluate" | "signal">, exp: Experiment, rung: Rung) {
   const { config, archive } = ctx;
-  const seeds = stage === "proxy" ? config.stages.proxy.seeds : 1;
+  const stage = rung.name;
+  const seeds = rung.stage === "probe" ? 1 : rung.seeds;
   const results: RunResult[] = [];
   let processS = 0;
   for (let seed = 0; seed < seeds; seed++) {
     const runDir = path.join(archive.runDir(exp.id, stageDir(exp, stage)), seeds > 1 ? `seed${seed}` : "");
-    const spec = stageSpec({
-      stage, layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed,
-      memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-      device: ctx.device,
-    });
-    if (stage === "probe") await failpoint("probing");
-    const { result, processS: seconds } = await ctx.evaluate(spec, runDir);
+    const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed, device: ctx.device });
+    if (rung.stage === "probe") await failpoint("probing");
+    const { result, processS: seconds } = await ctx.evaluate(spec, runDir, rung.name);
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();
     results.push(result);

@@ -3,13 +3,14 @@ import type { Archive } from "../archive/archive.ts";
 import type { JobRecord } from "../contracts/experiment.ts";
 import { makeRunner, type Runner } from "../runner/runner.ts";
 import type { CampaignConfig } from "./config.ts";
+import { firstRung } from "./rungs.ts";
 
-export type StageRunners = (stage: string) => Runner;
+/** The runner of a rung, by the rung's name (a stage name finds the first rung of that stage). */
+export type StageRunners = (rung: string) => Runner;
 
 export function stageRunners(config: CampaignConfig): StageRunners {
-  const probe = makeRunner(config.stages.probe.runner);
-  const proxy = makeRunner(config.stages.proxy.runner);
-  return (stage) => (stage === "probe" ? probe : proxy);
+  const runners = new Map(config.stages.map((r) => [r.name, makeRunner(r.runner)]));
+  return (rung) => runners.get(rung) ?? runners.get(config.stages.find((r) => r.stage === rung)?.name ?? "") ?? runners.get(firstRung(config).name)!;
 }
 
 /** Adds or updates the experiment's record of a job (same id and run dir), counting re-attachments. */

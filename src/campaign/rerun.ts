@@ -7,14 +7,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { computeFitness, fitnessInputs, needsMoreSeeds } from "../analyst/fitness.ts";
-import { finalMetrics } from "../analyst/rules.ts";
+import { stageMetrics } from "../analyst/rules.ts";
 import type { Archive } from "../archive/archive.ts";
 import type { Experiment } from "../contracts/experiment.ts";
 import { RunResult } from "../contracts/result.ts";
 import type { RunSpec } from "../contracts/runSpec.ts";
-import { stageSpec } from "../runner/stages.ts";
 import { combineSeeds } from "./baseline.ts";
-import { threadsPerSlot, type CampaignConfig } from "./config.ts";
+import type { CampaignConfig } from "./config.ts";
+import { firstRung, rungSpec } from "./rungs.ts";
 
 export interface RerunEvent {
   id: string;
@@ -24,9 +24,9 @@ export interface RerunEvent {
   estimateS: number;
 }
 
-/** The proxy results an experiment has: its stage run folder's result.json files (one per seed). */
-function proxyResults(exp: Experiment): RunResult[] {
-  const dir = exp.stages.proxy?.runDir;
+/** The results an experiment has on a rung: its run folder's result.json files (one per seed). */
+function rungResults(exp: Experiment, rung: string): RunResult[] {
+  const dir = exp.stages[rung]?.runDir;
   if (!dir || !fs.existsSync(dir)) return [];
   const files = [path.join(dir, "result.json"), ...fs.readdirSync(dir).filter((d) => /^(rerun-)?seed\d+$/.test(d)).map((d) => path.join(dir, d, "result.json"))];
   return files.filter((f) => fs.existsSync(f)).map((f) => RunResult.parse(JSON.parse(fs.readFileSync(f, "utf8")))).filter((r) => r.status === "ok");
@@ -41,28 +41,26 @@ export async function rerunWhileTied(
   evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>,
   onRerun: (event: RerunEvent) => void, allowed: () => boolean,
 ): Promise<Experiment> {
-  const maxSamples = Math.max(config.stages.proxy.baseline_seeds, config.stages.proxy.seeds);
+  const rung = firstRung(config);
+  const maxSamples = Math.max(rung.baseline_seeds, rung.seeds);
   for (;;) {
-    if (exp.status !== "done" || !exp.fitness || !exp.stages.proxy || !allowed()) return exp;
+    if (exp.status !== "done" || !exp.fitness || !exp.stages[rung.name] || !allowed()) return exp;
     const rival = archive.leaderboard({ sortBy: "fitness", limit: 2, status: "done" }).find((e) => e.id !== exp.id);
     if (!rival?.fitness || !needsMoreSeeds(exp.fitness, rival.fitness, maxSamples)) return exp;
-    const results = proxyResults(exp);
+    const results = rungResults(exp, rung.name);
     const seed = config.seed + results.length;
-    const proxy = exp.stages.proxy;
+    const proxy = exp.stages[rung.name]!;
     onRerun({ id: exp.id, rival: rival.id, seed, estimateS: proxy.wallS / Math.max(1, results.length) });
     const runDir = path.join(proxy.runDir, `rerun-seed${seed}`);
-    const spec = stageSpec({
-      stage: "proxy", layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed,
-      memoryMb: config.memory_mb, proxy: config.stages.proxy, probe: config.stages.probe, threads: threadsPerSlot(config),
-    });
+    const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed });
     const { result, processS } = await evaluate(spec, runDir);
     if (result.status !== "ok") {
       await archive.writeText(exp.id, "reruns", `${(await archive.readText(exp.id, "reruns")) ?? ""}Re-run on seed ${seed} ${result.status}: ${result.error?.message ?? "no message"}; ranked on its earlier seeds.\n`);
       return exp;
     }
     const all = [...results, result];
-    const stages = { ...exp.stages, proxy: { ...proxy, metrics: combineSeeds(all), wallS: proxy.wallS + result.wall_s, processS: proxy.processS + processS } };
-    const metrics = finalMetrics({ ...exp, stages });
+    const stages = { ...exp.stages, [rung.name]: { ...proxy, metrics: combineSeeds(all), wallS: proxy.wallS + result.wall_s, processS: proxy.processS + processS } };
+    const metrics = stageMetrics(stages[rung.name]);
     const before = exp.fitness;
     const fitness = computeFitness(fitnessInputs(metrics, baseline, before.inputs.judge ?? null, all.length), config.fitness);
     const costs = { ...exp.costs, cpuSeconds: exp.costs.cpuSeconds + (result.env.device === "cpu" ? result.wall_s : 0), gpuSeconds: exp.costs.gpuSeconds + (result.env.device === "cpu" ? 0 : result.wall_s) };

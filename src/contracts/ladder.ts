@@ -15,6 +15,9 @@ export const PromotionRule = z.strictObject({
 });
 export type PromotionRule = z.infer<typeof PromotionRule>;
 
+/** A training rung's rule when its campaign file gives none: the top quarter, beating the baseline beyond noise. */
+export const DEFAULT_PROMOTION: PromotionRule = { top: 0.25, beats_baseline: true };
+
 export const EarlyStopRule = z.strictObject({
   /** Stop when the (smoothed) loss exceeds the baseline's at the same step by more than this share of it. */
   margin: z.number().positive().default(0.1),
