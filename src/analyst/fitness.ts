@@ -137,10 +137,16 @@ export function fitnessInputs(metrics: Record<string, number>, baseline: Record<
  * the same formula and inputs (0 for `noise`; 1.5 for `asi-arch` without a judge).
  */
 export function beatsBaseline(fitness: Fitness, config: FitnessConfig = FitnessConfig.parse({})): boolean {
+  return versusBaseline(fitness, config) === "better";
+}
+
+/** The fitness's verdict against the baseline's own (same formula and inputs): beyond its noise band or within it. */
+export function versusBaseline(fitness: Fitness, config: FitnessConfig = FitnessConfig.parse({})): "better" | "worse" | "within noise" | null {
   const inputs = fitness.inputs as unknown as FitnessInputs;
   const itself = evaluate({ ...inputs, loss: inputs.baselineLoss, benchmark: inputs.baselineBenchmark }, config);
-  if (!itself) return false;
-  return fitness.value - (fitness.band ?? 0) > itself.value;
+  if (!itself) return null;
+  const band = fitness.band ?? 0;
+  return fitness.value - band > itself.value ? "better" : fitness.value + band < itself.value ? "worse" : "within noise";
 }
 
 /** Whether two fitnesses are within each other's noise: |a - b| <= sqrt(band_a^2 + band_b^2). */

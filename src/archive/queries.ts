@@ -15,7 +15,7 @@ export interface ExperimentFilter {
 }
 
 export interface LeaderboardOptions extends ExperimentFilter {
-  /** fitness: best first (ties by id); created: newest first; name: A-Z; id: oldest first. */
+  /** fitness: highest ladder rung first, then best fitness on it (ties by id); created: newest first; name: A-Z; id: oldest first. */
   sortBy?: SortKey;
   limit?: number;
   /** Leave out experiments without a fitness (default: true when sorting by fitness). */
@@ -63,9 +63,13 @@ type Summary = ExperimentSummary;
 const byId = (a: Summary, b: Summary) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 const COMPARATORS: Record<SortKey, (a: Summary, b: Summary) => number> = {
+  // The ladder first: a candidate that reached a higher rung ranks above, then by its fitness on that rung.
   fitness: (a, b) => {
-    const fa = a.fitness;
-    const fb = b.fitness;
+    const ra = a.fitness === null ? 0 : a.rung ?? 0;
+    const rb = b.fitness === null ? 0 : b.rung ?? 0;
+    if (ra !== rb) return rb - ra;
+    const fa = ra > 0 ? a.rungFitness ?? null : a.fitness;
+    const fb = rb > 0 ? b.rungFitness ?? null : b.fitness;
     if (fa !== fb) {
       if (fa === null) return 1;
       if (fb === null) return -1;

@@ -21,7 +21,7 @@ import type { Proposal } from "../researcher/propose.ts";
 import { seededRng, type Rng } from "../researcher/rng.ts";
 import { findPython } from "../runner/python.ts";
 import { resolveSandbox, sandboxAvailable } from "../runner/sandbox.ts";
-import { baselineKey, baselineRuns, baselineSpecs, combineSeeds, deviceOf, storeNoiseFloor } from "./baseline.ts";
+import { baselineSpecs, deviceOf } from "./baseline.ts";
 import { makeClient, startAgents, type Agents } from "./agents.ts";
 import { slotsOf, untilDeadline, type CampaignConfig } from "./config.ts";
 import { Interrupted, recordProposal, runExperiment, type ProposalRecord } from "./experiment.ts";
@@ -34,16 +34,16 @@ import { checkDevices } from "../runner/devices.ts";
 import { confirmationPlan, confirmExperiment } from "./confirm.ts";
 import { rerunWhileTied, type RerunEvent } from "./rerun.ts";
 import { proposalStep } from "./proposal.ts";
+import { BaselineFailed, climb, climbPending, rungBaselines, type LadderEvent } from "./ladder.ts";
+import { firstRung, trainingRungs } from "./rungs.ts";
 
 export type CampaignEvent =
   | { type: "start"; campaign: Campaign; resumed: number }
   | { type: "stage"; id: string; name: string; stage: string; slot: number }
   | { type: "progress"; id: string; event: ProgressEvent }
   | { type: "finished"; experiment: Experiment }
-  | { type: "baseline"; cached: boolean; metrics: Record<string, number> }
+  | LadderEvent
   | ({ type: "rerun" } & RerunEvent)
-  | { type: "confirming"; ids: string[]; seeds: number; runs: number; estimateS: number }
-  | { type: "confirmed"; id: string; confirmation: Confirmation }
   | { type: "not confirming"; reason: string; ids: string[] }
   | { type: "stop"; reason: string; interrupted: string[] }
   /** A human's steering record the campaign acted on (pause, resume, veto). */
@@ -71,9 +71,6 @@ export interface CampaignOutcome {
   confirmed: { id: string; verdict: Confirmation["verdict"] }[];
 }
 
-/** The baseline's training failed (not stopped): no fitness can be computed, so the campaign stops. */
-class BaselineFailed extends Error {}
-
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcome> {
   const { config, signal } = opts;
   const emit = opts.onEvent ?? (() => {});
@@ -82,8 +79,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   let sink: ((usage: LlmUsage) => Promise<void>) | null = null;
   const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
   const slots = slotsOf(config);
-  // Checked before the archive is touched: a missing corpus or baseline, a device that is not there.
-  baselineSpecs(path.resolve(config.archive), config, undefined, slots[0]);
+  // Checked before the archive is touched: a missing corpus, token directory or baseline, a device that is not there.
+  for (const rung of trainingRungs(config)) baselineSpecs(path.resolve(config.archive), config, undefined, slots[0], rung);
   findPython();
   await checkDevices(slots, opts.cudaDevices);
   // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs
@@ -102,7 +99,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     /** Why nothing more can run although the budget is not spent (the baseline failed, a seed failed twice). */
     let blocked: string | null = null;
     const mine = () => archive.experiments({ campaign: campaign.id });
-    const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status));
+    // Unfinished experiments resume, and so do finished ones with a climb left (a decision, a rung to train).
+    const unfinished = mine().filter((e) => !TERMINAL_STATUSES.includes(e.status) || climbPending(config, e));
     emit({ type: "start", campaign, resumed: unfinished.length });
 
     const started = now().getTime();
@@ -137,16 +135,17 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const finished: Experiment[] = [];
     const interrupted: string[] = [];
     const runners = stageRunners(config);
-    const baseline = memo(() => baselineMetrics(archive, config, runners, slots[0], signal, emit));
+    const baselines = rungBaselines(archive, config, runners, slots[0], signal, emit);
+    const baseline = () => baselines(firstRung(config));
     /** Seeds proposed in this run: a seed that did not finish with a fitness is retried once per run. */
     const seedsTried = new Set<string>();
 
-    const evaluateIn = (slot: number, id: string, runSignal: AbortSignal) => (spec: RunSpec, runDir: string) => {
-      const live = liveWriter(archive, id, spec.stage);
-      return runners(spec.stage).run(spec, {
+    const evaluateIn = (slot: number, id: string, runSignal: AbortSignal) => (spec: RunSpec, runDir: string, rung: string = spec.stage) => {
+      const live = liveWriter(archive, id, rung);
+      return runners(rung).run(spec, {
         runDir, signal: runSignal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
-          if (spec.stage === "proxy" && event.event === "step") void failpoint("training");
+          if (spec.stage !== "probe" && event.event === "step") void failpoint("training");
           live(event);
           emit({ type: "progress", id, event });
         },
@@ -180,8 +179,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
         }, exp);
         const ranked = await rerunWhileTied(archive, config, done, await baseline(), evaluateIn(slot, exp.id, run.signal),
           (event) => emit({ type: "rerun", ...event }), () => !signal.aborted && now().getTime() < Math.min(deadline, hoursEnd));
-        finished.push(ranked);
-        emit({ type: "finished", experiment: ranked });
+        const climbed = await climb({
+          archive, config, campaignId: campaign.id, signal: run.signal, device: deviceOf(slots[slot]), gpu: slots[slot],
+          evaluate: evaluateIn(slot, exp.id, run.signal), baselines, emit,
+          onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
+        }, ranked);
+        finished.push(climbed);
+        emit({ type: "finished", experiment: climbed });
       } catch (err) {
         const veto = run.veto();
         if (veto?.action === "veto" && !signal.aborted) {
@@ -278,7 +282,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     const stuck = blocked !== null && !signal.aborted;
     const confirmed = signal.aborted || stuck ? [] : await confirmWinners(archive, config, mine(), stopReason, signal, emit);
     // Left open (endedAt null) while any of its experiments is unfinished, so the next run resumes them.
-    const open = signal.aborted || mine().some((e) => !TERMINAL_STATUSES.includes(e.status));
+    const open = signal.aborted || mine().some((e) => !TERMINAL_STATUSES.includes(e.status) || climbPending(config, e));
     await archive.updateCampaign(campaign.id, { endedAt: open ? null : now().toISOString(), stopReason });
     emit({ type: "stop", reason: stopReason, interrupted });
     return { campaign, finished, stopReason, interrupted, blocked: stuck, confirmed };
@@ -369,27 +373,3 @@ function gpuHours(experiments: readonly Experiment[]): number {
   return experiments.reduce((s, e) => s + e.costs.gpuSeconds, 0) / 3600;
 }
 
-function memo<T>(fn: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= fn());
-}
-
-/** The baseline's proxy metrics for this config (mean over seeds), from the cache or trained once now. */
-async function baselineMetrics(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: CampaignEvent) => void): Promise<Record<string, number> | null> {
-  const specs = baselineSpecs(archive.dir, config, undefined, gpu);
-  const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
-    (spec) => runners("proxy").run(spec, {
-      runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox,
-      onProgress: (event) => { if (event.event === "step") void failpoint("baseline"); },
-    }).then((run) => run.result));
-  if (signal.aborted) throw new Interrupted();
-  if (!runs.ok) {
-    const err = runs.result.error;
-    const runDir = path.dirname(specs[runs.index]!.result_path);
-    throw new BaselineFailed(`the baseline ${config.baseline.path} failed to train (${err?.kind ?? runs.result.status}: ${err?.message || "no message"}); see ${runDir}`);
-  }
-  storeNoiseFloor(path.join(archive.dir, "baselines"), baselineKey(specs), runs.results);
-  const metrics = combineSeeds(runs.results);
-  emit({ type: "baseline", cached: runs.cached.every(Boolean), metrics });
-  return metrics;
-}

@@ -2,9 +2,9 @@
 import { Command, Option } from "commander";
 import { indistinguishable } from "../analyst/fitness.ts";
 import { claimedWin, latestVerdict } from "../analyst/confirm.ts";
-import { ExperimentStatus } from "../contracts/experiment.ts";
+import { ExperimentStatus, type Experiment } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, SORT_KEYS, withArchive, type SortKey } from "../archive/archive.ts";
-import { fmt, keyNumbers, table, truncate, whyStopped, writeOut } from "./present.ts";
+import { fmt, keyNumbers, reachedRung, table, truncate, whyStopped, writeOut } from "./present.ts";
 import { positiveInt } from "./flags.ts";
 
 interface LsOptions {
@@ -41,13 +41,14 @@ export function registerLs(program: Command): void {
           writeOut(archive.count() === 0 ? `no experiments in ${opts.archive}` : "no experiments match");
           return;
         }
+        const laddered = rows.some((e) => e.rungs?.length);
         const body = rows.map((e, i) => {
           const k = keyNumbers(e);
           const above = rows[i - 1]?.fitness;
           const tied = e.fitness && above && indistinguishable(e.fitness, above) ? "≈" : " ";
           return [
             e.id, truncate(e.name, 32), e.parentId ?? "-", e.status, `${tied}${fmt(e.fitness?.value)}`, e.fitness?.band == null ? "-" : `±${fmt(e.fitness.band, 2)}`,
-            CONFIRMED_SHORT[latestVerdict(e) ?? "none"], fmt(k.loss), fmt(k.benchmark),
+            ...(laddered ? [rungCell(e)] : []), CONFIRMED_SHORT[latestVerdict(e) ?? "none"], fmt(k.loss), fmt(k.benchmark),
             k.probesTotal === null ? "-" : `${k.probesPassed}/${k.probesTotal}`, truncate(whyStopped(e), 80),
           ];
         });
@@ -55,9 +56,19 @@ export function registerLs(program: Command): void {
         const footer = rows.length < total ? `\n${rows.length} of ${total} experiments` : "";
         const legend = rows.some((e, i) => i > 0 && e.fitness && rows[i - 1]!.fitness && indistinguishable(e.fitness, rows[i - 1]!.fitness!))
           ? "\n≈: fitness within the noise band of the row above (not distinguishable)" : "";
-        writeOut(table(["id", "name", "parent", "status", "fitness", "band", "confirmed", "loss", "bench", "probes", "reason"], body) + footer + legend);
+        const ladder = laddered ? "\nrung: the highest ladder rung reached and the fitness there (rows rank by it first); ↑ promoted, ✗ not promoted" : "";
+        writeOut(table(["id", "name", "parent", "status", "fitness", "band", ...(laddered ? ["rung"] : []), "confirmed", "loss", "bench", "probes", "reason"], body) + footer + legend + ladder);
       });
     });
+}
+
+/** "lm 0.1234", or "proxy 0.0312 ✗" when its promotion from there was refused, "↑" while it climbs. */
+function rungCell(e: Experiment): string {
+  const rung = reachedRung(e);
+  if (!rung) return "-";
+  const at = e.rungs!.find((r) => r.rung === rung)!;
+  const decision = e.promotions?.find((d) => d.from === rung);
+  return `${rung} ${fmt(at.fitness?.value)}${decision ? (decision.promoted ? " ↑" : " ✗") : ""}`;
 }
 
 const CONFIRMED_SHORT = { "confirmed better": "better", "not confirmed": "not", "confirmed worse": "worse", none: "-" } as const;

@@ -4,6 +4,7 @@
 import { keyNumbers } from "../analyst/keyNumbers.ts";
 import type { Confirmation } from "../contracts/confirmation.ts";
 import type { Experiment } from "../contracts/experiment.ts";
+import { ladderStanding } from "../ladder/standing.ts";
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
 
@@ -99,4 +100,24 @@ export function formatConfirmation(id: string, c: Confirmation): string {
   }
   lines.push(`  (* decides the verdict; paired diff = candidate - baseline on the same seed, mean ± std over seeds)`);
   return lines.join("\n");
+}
+
+/** The highest rung an experiment reached (has a fitness on), or null outside a ladder. */
+export function reachedRung(e: Pick<Experiment, "rungs">): string | null {
+  const standing = ladderStanding(e.rungs);
+  return standing === null ? null : e.rungs!.find((r) => r.level === standing.level)!.rung;
+}
+
+/** The ladder as `show` prints it: each rung's result, each promotion decision with its reasons. */
+export function formatLadder(e: Pick<Experiment, "rungs" | "promotions">): string[] {
+  if (!e.rungs?.length) return [];
+  const reached = reachedRung(e);
+  const lines = [`ladder      ${reached ? `reached ${reached}` : "no rung finished"}`];
+  for (const r of [...e.rungs].sort((a, b) => a.level - b.level)) {
+    const fit = r.fitness ? `fitness ${fmt(r.fitness.value)}${r.fitness.band == null ? "" : ` ± ${fmt(r.fitness.band)}`} · ${r.verdict ?? "no verdict"} vs its baseline` : "no fitness";
+    lines.push(`  ${r.rung.padEnd(10)}${r.stage} ${r.preset ?? ""} · ${r.status} · ${fit}`);
+    const d = e.promotions?.find((p) => p.from === r.rung);
+    if (d) lines.push(`            ${d.promoted ? "promoted" : "not promoted"} ${d.from} → ${d.to}: ${d.reasons.join("; ")}`);
+  }
+  return lines;
 }

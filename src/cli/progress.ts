@@ -62,7 +62,7 @@ export function progressView(out: NodeJS.WriteStream = process.stderr, now: () =
         line(`campaign ${e.campaign.id}${e.resumed ? ` (resuming ${e.resumed} unfinished)` : ""}`);
         break;
       case "baseline":
-        line(`baseline ${e.cached ? "(cached)" : "trained"}: ${Object.entries(e.metrics).filter(([k]) => !k.includes(":")).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" · ")}`);
+        line(`baseline${e.rung === "proxy" ? "" : ` on ${e.rung}`} ${e.cached ? "(cached)" : "trained"}: ${Object.entries(e.metrics).filter(([k]) => !k.includes(":")).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" · ")}`);
         break;
       case "stage": {
         const known = slots.get(e.slot);
@@ -129,6 +129,12 @@ export function progressView(out: NodeJS.WriteStream = process.stderr, now: () =
         break;
       case "confirmed":
         line(`${e.id}: ${e.confirmation.verdict} (${e.confirmation.metrics.filter((m) => e.confirmation.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${m.mean >= 0 ? "+" : ""}${m.mean.toFixed(4)}${m.std === null ? "" : ` ± ${m.std.toFixed(4)}`} ${m.verdict}`).join(", ") || e.confirmation.failure})`);
+        break;
+      case "promotion":
+        line(`${e.id} ${e.name}: ${e.decision.promoted ? "promoted" : "not promoted"} ${e.decision.from} → ${e.decision.to} (${e.decision.reasons.join("; ")})`);
+        break;
+      case "rung":
+        line(`${e.id} ${e.name}: ${e.result.rung} ${e.result.status}${e.result.fitness ? ` fitness ${e.result.fitness.value.toFixed(3)} (${e.result.verdict} vs its baseline)` : ""}`);
         break;
       case "not confirming":
         line(`not confirming ${e.ids.join(", ")}: ${e.reason}`);

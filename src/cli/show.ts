@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import type { Experiment, StageSummary } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, withArchive, type Archive } from "../archive/archive.ts";
-import { fmt, formatConfirmation, writeOut } from "./present.ts";
+import { fmt, formatConfirmation, formatLadder, writeOut } from "./present.ts";
 import { formatEarlyStop } from "./format.ts";
 import { readAgentLog } from "../llm/log.ts";
 import { renderAgentLog } from "./agentLog.ts";
@@ -97,6 +97,7 @@ function render(archive: Archive, view: View): string {
     for (const line of rest) out.push(`${"".padEnd(10)}${line}`);
   }
   if (!e.confirmations?.length && e.status === "done") field("confirmed", `not yet (archlab confirm ${e.id})`);
+  out.push(...formatLadder(e));
   const stages = Object.entries(e.stages);
   if (stages.length) {
     out.push("stages");

@@ -3,7 +3,7 @@
  * analysis, experience, logs) and code live out of line; records hold their hashes and paths.
  */
 import { z } from "zod";
-import { Confirmation } from "./confirmation.ts";
+import { Confirmation, ConfirmationVerdict, MetricVerdict } from "./confirmation.ts";
 import { EarlyStopRecord } from "./ladder.ts";
 import { RunStatus } from "./result.ts";
 
@@ -114,6 +114,35 @@ export const JobRecord = z.object({
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 
+/** A candidate's result on one training rung of the ladder (issue 14); its metrics are in `stages[rung]`. */
+export const RungResult = z.object({
+  rung: z.string(),
+  stage: z.string(),
+  preset: z.string().nullable(),
+  /** 0: the first training rung (every candidate), 1: the next, ... */
+  level: z.number().int().nonnegative(),
+  status: StageSummary.shape.status,
+  /** The fitness against this rung's own baseline; null when the run did not finish. */
+  fitness: Fitness.nullable(),
+  /** Its noise-aware verdict against this rung's baseline. */
+  verdict: MetricVerdict.nullable(),
+  at: z.string(),
+});
+export type RungResult = z.infer<typeof RungResult>;
+
+/** Whether a candidate climbed from one rung to the next, and every reason (src/ladder/policy.ts). */
+export const PromotionDecision = z.object({
+  from: z.string(),
+  to: z.string(),
+  promoted: z.boolean(),
+  /** One line per condition of the rule, then the confirmation's line. */
+  reasons: z.array(z.string()),
+  /** The confirmation on fresh seeds run for this decision (null: none ran, the rule failed first). */
+  confirmation: ConfirmationVerdict.nullable(),
+  at: z.string(),
+});
+export type PromotionDecision = z.infer<typeof PromotionDecision>;
+
 export const Experiment = z.object({
   id: z.string(),
   name: z.string(),
@@ -149,6 +178,10 @@ export const Experiment = z.object({
   jobs: z.array(JobRecord).optional(),
   /** `archlab confirm` / the campaign's confirmation step, oldest first (issue 13). */
   confirmations: z.array(Confirmation).optional(),
+  /** The ladder (issue 14; campaigns with more than one training rung): its result on each rung it reached. */
+  rungs: z.array(RungResult).optional(),
+  /** Every promotion decision, in rung order. */
+  promotions: z.array(PromotionDecision).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -216,6 +249,20 @@ export interface ExperimentSummary {
   probe: string | null;
   fingerprint: string | null;
   createdAt: string;
+  /** The ladder (issue 14): the highest training rung with a fitness (0: the first) and the fitness there;
+   * absent outside a ladder (and in summaries from before it), read as rung 0 with `fitness`. */
+  rung?: number;
+  rungFitness?: number;
+}
+
+/** The highest rung with a fitness (level) and the fitness there; null when it has none on any rung. */
+export function ladderStanding(rungs: readonly { level: number; fitness: { value: number } | null }[] | undefined): { level: number; fitness: number } | null {
+  let best: { level: number; fitness: number } | null = null;
+  for (const r of rungs ?? []) {
+    const f = r.fitness?.value;
+    if (typeof f === "number" && Number.isFinite(f) && (best === null || r.level > best.level)) best = { level: r.level, fitness: f };
+  }
+  return best;
 }
 
 /** The summary of a record (an Experiment, or a stored record read defensively: odd fields become null/""). */
@@ -242,5 +289,13 @@ export function summarizeExperiment(record: { readonly id: string; readonly [key
     probe: strOrNull(obj(obj(record.stages)?.probe)?.status),
     fingerprint: strOrNull(record.fingerprint),
     createdAt: str(record.createdAt),
+    ...standingOf(record.rungs),
   };
+}
+
+/** A record's ladder standing for its summary (read defensively, like the rest of the record). */
+function standingOf(rungs: unknown): { rung?: number; rungFitness?: number } {
+  if (!Array.isArray(rungs)) return {};
+  const standing = ladderStanding(rungs.filter((r): r is RungResult => typeof (r as { level?: unknown } | null)?.level === "number"));
+  return standing ? { rung: standing.level, rungFitness: standing.fitness } : {};
 }

@@ -78,3 +78,20 @@ export function earlyStop(rule: EarlyStopRule, curve: readonly CurvePoint[], bas
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** The confirmation's say in a climb: every climb runs one (when the rule passed); it decides only under beats_baseline. */
+export type ConfirmationOutcome = "confirmed better" | "not confirmed" | "confirmed worse" | null;
+
+/**
+ * The final promotion: the rule's (promote above), then the confirmation on fresh seeds that ran because the rule
+ * passed. Under `beats_baseline` only "confirmed better" climbs; otherwise the confirmation is recorded, not decisive.
+ */
+export function withConfirmation(rule: PromotionRule, promotion: Promotion, confirmation: ConfirmationOutcome): Promotion {
+  if (!promotion.promote) return promotion;
+  const seen = confirmation ?? "none";
+  if (rule.beats_baseline) {
+    const ok = confirmation === "confirmed better";
+    return { promote: ok, reasons: [...promotion.reasons, `confirmation on fresh seeds: ${seen} (needs confirmed better): ${ok ? "pass" : "fail"}`] };
+  }
+  return { promote: true, reasons: [...promotion.reasons, `confirmation on fresh seeds: ${seen} (recorded; the rule does not ask beats_baseline)`] };
+}

@@ -5,13 +5,14 @@
  */
 import type { Campaign, Experiment } from "../contracts/experiment.ts";
 import { UserError } from "../errors.ts";
+import { ladderStanding } from "../ladder/standing.ts";
 
 export interface ReportSummary {
   since: string | null;
   until: string;
   experiments: { total: number; done: number; failed: number; rejected: number; unfinished: number };
   /** Best finished experiments in the window by fitness (verdicts where the analyst wrote one). */
-  best: { id: string; name: string; fitness: number; parentId: string | null; campaign: string; verdict: string | null }[];
+  best: { id: string; name: string; fitness: number; parentId: string | null; campaign: string; verdict: string | null; rung?: string | null }[];
   failures: { id: string; name: string; status: string; reason: string | null }[];
   campaigns: { id: string; name: string; startedAt: string; endedAt: string | null; stopReason: string | null }[];
   jobs: { submitted: number; reattached: number; requeued: number; cancelled: number };
@@ -64,9 +65,12 @@ export function summarise(input: SummaryInput): ReportSummary {
       total: inWindow.length, done: count("done"), failed: count("failed"), rejected: count("rejected"),
       unfinished: inWindow.filter((e) => !["done", "failed", "rejected"].includes(e.status)).length,
     },
-    best: [...done].sort((a, b) => b.fitness!.value - a.fitness!.value).slice(0, input.top ?? 5).map((e) => ({
-      id: e.id, name: e.name, fitness: e.fitness!.value, parentId: e.parentId, campaign: e.campaign, verdict: verdictOf(e),
-    })),
+    // The ladder's order (issue 14): the highest rung reached first, then the fitness there.
+    best: done.map((e) => ({ e, standing: ladderStanding(e.rungs) ?? { level: 0, fitness: e.fitness!.value } }))
+      .sort((a, b) => b.standing.level - a.standing.level || b.standing.fitness - a.standing.fitness).slice(0, input.top ?? 5).map(({ e, standing }) => ({
+        id: e.id, name: e.name, fitness: standing.fitness, parentId: e.parentId, campaign: e.campaign, verdict: verdictOf(e),
+        ...(e.rungs?.length && { rung: e.rungs.find((r) => r.level === standing.level)?.rung ?? null }),
+      })),
     failures: inWindow.filter((e) => e.status === "failed").slice(-5).map((e) => ({ id: e.id, name: e.name, status: e.status, reason: e.reason })),
     campaigns: input.campaigns
       .filter((c) => (c.endedAt === null || Date.parse(c.endedAt) >= since) && (input.campaign === undefined || c.id === input.campaign))
@@ -102,8 +106,9 @@ export function summaryMarkdown(s: ReportSummary, title = "archlab report"): str
   if (s.jobs.submitted) lines.push("", `**Slurm jobs:** ${s.jobs.submitted} (${s.jobs.reattached} re-attached, ${s.jobs.requeued} requeues, ${s.jobs.cancelled} cancelled)`);
   lines.push("", "## Best new candidates", "");
   if (s.best.length) {
-    lines.push("| id | name | fitness | verdict | parent |", "|---|---|---|---|---|");
-    for (const b of s.best) lines.push(`| ${b.id} | ${b.name} | ${b.fitness.toFixed(4)} | ${b.verdict ?? "-"} | ${b.parentId ?? "-"} |`);
+    const rungs = s.best.some((b) => b.rung);
+    lines.push(`| id | name | fitness | verdict | parent |${rungs ? " rung |" : ""}`, `|---|---|---|---|---|${rungs ? "---|" : ""}`);
+    for (const b of s.best) lines.push(`| ${b.id} | ${b.name} | ${b.fitness.toFixed(4)} | ${b.verdict ?? "-"} | ${b.parentId ?? "-"} |${rungs ? ` ${b.rung ?? "-"} |` : ""}`);
   } else lines.push("None finished in this window.");
   if (s.failures.length) {
     lines.push("", "## Recent failures", "");

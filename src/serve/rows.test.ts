@@ -5,7 +5,7 @@ import { leaderboard, sortRows, type Row } from "./rows.ts";
 
 const row = (id: string, fitness: number | null, band: number | null, confirmed: string | null = null): Row => ({
   id, name: id, parentId: null, campaign: "c1", proposer: "mutation", status: "done", fitness, band, confirmed,
-  loss: null, bench: null, probes: null, rung: "proxy", mode: null, reason: null, createdAt: "2026-12-01T00:00:00Z", metrics: {},
+  loss: null, bench: null, probes: null, rung: "proxy", level: 0, rungFitness: null, promoted: null, mode: null, reason: null, createdAt: "2026-12-01T00:00:00Z", metrics: {},
 });
 const query = { status: [], campaign: null, proposer: null, rung: null, matched: null, limit: 50, offset: 0 };
 

@@ -7,6 +7,7 @@ import { TERMINAL_STATUSES, type Experiment } from "../contracts/experiment.ts";
 import { keyNumbers } from "../analyst/keyNumbers.ts";
 import { latestVerdict } from "../analyst/confirm.ts";
 import { indistinguishable } from "../analyst/fitness.ts";
+import { ladderStanding } from "../ladder/standing.ts";
 
 export interface Row {
   id: string;
@@ -23,8 +24,13 @@ export interface Row {
   loss: number | null;
   bench: number | null;
   probes: string | null;
-  /** The last ladder stage it reached (probe, proxy, ...). */
+  /** The last ladder stage it reached (probe, proxy, ...; on a ladder, the highest training rung with a fitness). */
   rung: string | null;
+  /** The ladder (issue 14): the level of that rung (0: the first training rung), its fitness there, and whether
+   * its last promotion decision promoted it (null: none made). The leaderboard ranks by level, then that fitness. */
+  level: number;
+  rungFitness: number | null;
+  promoted: boolean | null;
   mode: string | null;
   reason: string | null;
   createdAt: string;
@@ -35,11 +41,14 @@ export interface Row {
 export function rowOf(e: Experiment): Row {
   const k = keyNumbers(e);
   const stages = Object.keys(e.stages);
-  const rung = stages.length ? stages[stages.length - 1]! : null;
+  const standing = ladderStanding(e.rungs);
+  const reached = standing === null ? null : e.rungs!.find((r) => r.level === standing.level)!.rung;
+  const rung = reached ?? (stages.length ? stages[stages.length - 1]! : null);
   return {
     id: e.id, name: e.name, parentId: e.parentId, campaign: e.campaign, proposer: e.proposer, status: e.status,
     fitness: e.fitness?.value ?? null, band: e.fitness?.band ?? null, confirmed: latestVerdict(e), loss: k.loss, bench: k.benchmark,
-    probes: k.probesTotal === null ? null : `${k.probesPassed}/${k.probesTotal}`, rung, mode: e.mode ?? null,
+    probes: k.probesTotal === null ? null : `${k.probesPassed}/${k.probesTotal}`, rung,
+    level: standing?.level ?? 0, rungFitness: standing?.fitness ?? e.fitness?.value ?? null, promoted: e.promotions?.at(-1)?.promoted ?? null, mode: e.mode ?? null,
     reason: e.reason, createdAt: e.createdAt, metrics: rung ? { ...e.stages[rung]!.metrics } : {},
   };
 }
@@ -106,7 +115,7 @@ export interface LeaderboardQuery {
 /** The value a row sorts by: fitness, created, name, id, loss, bench, or any metric as "metric:<key>". */
 function sortValue(row: Row, sort: string): number | string | null {
   switch (sort) {
-    case "fitness": return row.fitness;
+    case "fitness": return row.level > 0 ? row.rungFitness : row.fitness;
     case "created": return row.createdAt;
     case "name": return row.name;
     case "id": return row.id;
@@ -126,6 +135,7 @@ export function sortRows(rows: Row[], sort: string, order: "asc" | "desc" | null
     const pa = pinnedFirst.has(a.id) ? 0 : 1;
     const pb = pinnedFirst.has(b.id) ? 0 : 1;
     if (pa !== pb) return pa - pb;
+    if (sort === "fitness" && a.level !== b.level) return (a.level - b.level) * sign; // the ladder's rung first
     const va = values.get(a.id) ?? null;
     const vb = values.get(b.id) ?? null;
     if (va !== vb) {
@@ -141,7 +151,7 @@ export function sortRows(rows: Row[], sort: string, order: "asc" | "desc" | null
 export type BoardRow = Row & { tied: boolean };
 
 const tiedWith = (r: Row, above: Row | null): boolean =>
-  above !== null && r.fitness !== null && above.fitness !== null &&
+  above !== null && r.level === 0 && above.level === 0 && r.fitness !== null && above.fitness !== null &&
   indistinguishable({ value: r.fitness, band: r.band }, { value: above.fitness, band: above.band });
 
 /** One page of already-sorted rows after the filters, and how many rows pass them. */
