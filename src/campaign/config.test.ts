@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../errors.ts";
+import { PROJECT_ROOT } from "../paths.ts";
 import { CampaignConfig, loadCampaign, slotsOf, untilDeadline } from "./config.ts";
 import { firstRung, trainingRungs } from "./rungs.ts";
 
@@ -63,6 +64,16 @@ describe("campaign config", () => {
     expect(trainingRungs(c)[1]!.early_stop).toEqual({ margin: 0.2, warmup_fraction: 0.25, window: 5 });
     expect(CampaignConfig.parse(JSON.parse(JSON.stringify(c)))).toEqual(c);
     expect(() => loadCampaign(file("stages: [{stage: probe}, {stage: lm}]\n"), { preset: "tiny" })).toThrow(/--preset sets the proxy rung's preset/);
+  });
+
+  it("reads the shipped ladders: probe → proxy → lm-cpu on CPU, ending in explore on GPUs", () => {
+    const at = (f: string) => path.join(PROJECT_ROOT, "campaigns", f);
+    const cpu = loadCampaign(at("ladder-cpu.yaml"), {});
+    expect(cpu.stages.map((r) => `${r.name}:${"preset" in r ? r.preset : ""}`)).toEqual(["probe:", "proxy:quick", "lm:lm-cpu"]);
+    expect(firstRung(cpu).promote).toEqual({ top: 0.25, beats_baseline: true });
+    const gpu = loadCampaign(at("ladder-gpu.yaml"), {});
+    expect(gpu.devices).toBe("auto");
+    expect(trainingRungs(gpu).at(-1)).toMatchObject({ name: "explore", stage: "lm", preset: "explore" });
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EarlyStopRule, PromotionRule } from "../contracts/ladder.ts";
-import { earlyStop, lossAt, promote, type BaselineVerdict, type RungEntry } from "./policy.ts";
+import { earlyStop, lossAt, promote, withConfirmation, type BaselineVerdict, type RungEntry } from "./policy.ts";
 
 const rung = (fitness: Array<number | null>, verdicts: BaselineVerdict[] = []): RungEntry[] =>
   fitness.map((f, i) => ({ id: `e${i}`, fitness: f, verdict: verdicts[i] ?? null }));
@@ -61,5 +61,25 @@ describe("earlyStop", () => {
     expect(earlyStop(rule, curve([[40, 9], [50, 9]]), [], 100)).toBeNull();
     expect(lossAt(baseline, 25)).toBeCloseTo(4.5);
     expect(lossAt(baseline, 101)).toBeNull();
+  });
+});
+
+describe("withConfirmation", () => {
+  const passed = { promote: true, reasons: ["top 1: rank 1 of 1 (needs ≤ 1): pass"] };
+  const failed = { promote: false, reasons: ["top 0.25: rank 3 of 4 (needs ≤ 1): fail"] };
+  it.each([
+    // rule, by the rule, confirmation, climbs, last reason
+    [{ top: 1, beats_baseline: true }, passed, "confirmed better", true, "confirmation on fresh seeds: confirmed better (needs confirmed better): pass"],
+    [{ top: 1, beats_baseline: true }, passed, "not confirmed", false, "confirmation on fresh seeds: not confirmed (needs confirmed better): fail"],
+    [{ top: 1, beats_baseline: true }, passed, "confirmed worse", false, "confirmation on fresh seeds: confirmed worse (needs confirmed better): fail"],
+    [{ top: 1, beats_baseline: true }, passed, null, false, "confirmation on fresh seeds: none (needs confirmed better): fail"],
+    [{ top: 1 }, passed, "not confirmed", true, "confirmation on fresh seeds: not confirmed (recorded; the rule does not ask beats_baseline)"],
+    [{ top: 1 }, passed, "confirmed worse", true, "confirmation on fresh seeds: confirmed worse (recorded; the rule does not ask beats_baseline)"],
+    [{ top: 0.25, beats_baseline: true }, failed, null, false, "top 0.25: rank 3 of 4 (needs ≤ 1): fail"],
+  ] as const)("%j, rule %j, confirmation %s → climbs %s", (rule, byRule, confirmation, climbs, last) => {
+    const out = withConfirmation(PromotionRule.parse(rule), byRule, confirmation);
+    expect(out.promote).toBe(climbs);
+    expect(out.reasons.at(-1)).toBe(last);
+    expect(out.reasons.slice(0, byRule.reasons.length)).toEqual(byRule.reasons);
   });
 });
