@@ -22,6 +22,7 @@ import type { Confirmation } from "../src/contracts/confirmation.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
 import type { LmPreset } from "../src/runner/stages.ts";
+import { firstRung } from "../src/campaign/rungs.ts";
 import { trainCached } from "./fidelity.ts";
 
 export interface YieldBenchOptions {
@@ -91,7 +92,7 @@ export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS)
     const heldBeyond = held(beyond);
     const claimed = above.filter((e) => claimedWin(verdicts.get(e.id)));
     lines.push(
-      `${campaignLine}; ${done.length} candidates finished (preset ${config.stages.proxy.preset}, ${config.stages.proxy.seeds} seed(s) each); ` +
+      `${campaignLine}; ${done.length} candidates finished (preset ${firstRung(config).preset}, ${firstRung(config).seeds} seed(s) each); ` +
         `confirmations on ${seeds} fresh seeds each: ${todo.length} now (${confirmS.toFixed(0)} s, ${parallel} at a time), ${above.length - todo.length} recorded before`,
       `archive: ${dir}`,
       "",

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Archive } from "../src/archive/archive.ts";
+import { withArchive } from "../src/archive/archive.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
 
@@ -15,14 +15,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-ladder-"));
 const archiveDir = path.join(tmp, "archive");
 const cli = (args: string[]) => execa("node", [CLI, ...args], { reject: false, cwd: tmp, all: true });
 
-async function experiments(): Promise<Experiment[]> {
-  const archive = await Archive.open(archiveDir, { mode: "read" });
-  try {
-    return archive.experiments();
-  } finally {
-    await archive.close();
-  }
-}
+const experiments = () => withArchive(archiveDir, { mode: "read" }, (archive) => archive.experiments());
 
 describe("a two-rung ladder campaign", () => {
   let run: Awaited<ReturnType<typeof cli>>;

@@ -14,7 +14,7 @@ import { stoppable } from "./signals.ts";
 interface ConfirmOptions {
   archive: string;
   seeds: string;
-  stage: string;
+  stage?: string;
   json?: boolean;
 }
 
@@ -25,7 +25,7 @@ export function registerConfirm(program: Command): void {
     .argument("<id...>", "experiment ids, e.g. e000042 e000043")
     .option("--archive <dir>", "archive directory", DEFAULT_ARCHIVE_DIR)
     .option("--seeds <n>", "fresh seeds to train on", "3")
-    .option("--stage <name>", `stage to re-train (${CONFIRM_STAGES.join(", ")})`, "proxy")
+    .option("--stage <rung>", `rung to re-train, by name or stage (${CONFIRM_STAGES.join(", ")}; default: the campaign's first training rung)`)
     .option("--json", "print the confirmations as JSON")
     .action(async (ids: string[], opts: ConfirmOptions) => {
       const seeds = seedCount(opts.seeds, "--seeds");

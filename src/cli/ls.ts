@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { indistinguishable } from "../analyst/fitness.ts";
 import { claimedWin, latestVerdict } from "../analyst/confirm.ts";
-import { ExperimentStatus, type Experiment } from "../contracts/experiment.ts";
+import { ExperimentStatus, ladderStanding, type Experiment } from "../contracts/experiment.ts";
 import { DEFAULT_ARCHIVE_DIR, SORT_KEYS, withArchive, type SortKey } from "../archive/archive.ts";
 import { fmt, keyNumbers, reachedRung, table, truncate, whyStopped, writeOut } from "./present.ts";
 import { positiveInt } from "./flags.ts";
@@ -45,7 +45,8 @@ export function registerLs(program: Command): void {
         const body = rows.map((e, i) => {
           const k = keyNumbers(e);
           const above = rows[i - 1]?.fitness;
-          const tied = e.fitness && above && indistinguishable(e.fitness, above) ? "≈" : " ";
+          // ≈ compares first-rung fitnesses: rows ranked by a higher rung's fitness are not marked
+          const tied = e.fitness && above && !reachedHigher(e) && !reachedHigher(rows[i - 1]!) && indistinguishable(e.fitness, above) ? "≈" : " ";
           return [
             e.id, truncate(e.name, 32), e.parentId ?? "-", e.status, `${tied}${fmt(e.fitness?.value)}`, e.fitness?.band == null ? "-" : `±${fmt(e.fitness.band, 2)}`,
             ...(laddered ? [rungCell(e)] : []), CONFIRMED_SHORT[latestVerdict(e) ?? "none"], fmt(k.loss), fmt(k.benchmark),
@@ -54,13 +55,16 @@ export function registerLs(program: Command): void {
         });
         const total = archive.count();
         const footer = rows.length < total ? `\n${rows.length} of ${total} experiments` : "";
-        const legend = rows.some((e, i) => i > 0 && e.fitness && rows[i - 1]!.fitness && indistinguishable(e.fitness, rows[i - 1]!.fitness!))
+        const legend = rows.some((e, i) => i > 0 && e.fitness && rows[i - 1]!.fitness && !reachedHigher(e) && !reachedHigher(rows[i - 1]!) && indistinguishable(e.fitness, rows[i - 1]!.fitness!))
           ? "\n≈: fitness within the noise band of the row above (not distinguishable)" : "";
         const ladder = laddered ? "\nrung: the highest ladder rung reached and the fitness there (rows rank by it first); ↑ promoted, ✗ not promoted" : "";
         writeOut(table(["id", "name", "parent", "status", "fitness", "band", ...(laddered ? ["rung"] : []), "confirmed", "loss", "bench", "probes", "reason"], body) + footer + legend + ladder);
       });
     });
 }
+
+/** Whether it has a fitness on a rung above the first (it ranks by that one). */
+const reachedHigher = (e: Experiment) => (ladderStanding(e.rungs)?.level ?? 0) > 0;
 
 /** "lm 0.1234", or "proxy 0.0312 ✗" when its promotion from there was refused, "↑" while it climbs. */
 function rungCell(e: Experiment): string {
