@@ -255,6 +255,9 @@ export async function runRung(ctx: Pick<ExperimentContext, "archive" | "config" 
     const runDir = path.join(archive.runDir(exp.id, stageDir(exp, stage)), seeds > 1 ? `seed${seed}` : "");
     const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed, device: ctx.device });
     if (rung.stage === "probe") await failpoint("probing");
+    // EARLY-STOP WIRING POINT (issue 14/i15): every training rung's runs pass here. When the runner takes an
+    // early-stop option, give it `rung.early_stop` (null: off) and the rung baseline's loss curve
+    // (baselineSpecs(..., rung) results' `curve`); the run then ends `stopped_early` with its evidence.
     const { result, processS: seconds } = await ctx.evaluate(spec, runDir, rung.name);
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();

@@ -117,21 +117,24 @@ async function decide(ctx: LadderContext, exp: Experiment, from: TrainingRung, t
   const rung = rungEntries(archive.experiments({ campaign: ctx.campaignId }), from.name);
   const byRule = promote(from.promote, rung, exp.id);
   let verdict: Confirmation["verdict"] | null = null;
+  let failed: string | null = null;
   if (byRule.promote) {
     // Every climb is confirmed first, on seeds that never selected it, against the baseline on the same seeds.
     const seeds = config.confirm.seeds;
     const perRun = (exp.stages[from.name]?.wallS ?? 0) / from.seeds;
     ctx.emit({ type: "confirming", ids: [exp.id], seeds, runs: 2 * seeds, estimateS: 2 * seeds * perRun });
     ctx.onStage(exp.id, `confirming on ${from.name}`);
-    const confirmation = await confirmExperiment(archive, exp.id, { seeds, stage: from.name, signal: ctx.signal, gpu: ctx.gpu })
-      .catch((err: unknown) => {
-        if (ctx.signal.aborted) throw new Interrupted();
-        throw err;
-      });
-    ctx.emit({ type: "confirmed", id: exp.id, confirmation });
-    verdict = confirmation.verdict;
+    try {
+      const confirmation = await confirmExperiment(archive, exp.id, { seeds, stage: from.name, signal: ctx.signal, gpu: ctx.gpu });
+      ctx.emit({ type: "confirmed", id: exp.id, confirmation });
+      verdict = confirmation.verdict;
+    } catch (err) {
+      if (ctx.signal.aborted) throw new Interrupted(); // nothing recorded: the decision is made again on resume
+      failed = (err as Error).message.split("\n")[0]!; // e.g. the baseline failed on a fresh seed: no climb, said why
+    }
   }
-  const final = withConfirmation(from.promote, byRule, verdict);
+  const final = failed === null ? withConfirmation(from.promote, byRule, verdict)
+    : { promote: false, reasons: [...byRule.reasons, `confirmation on fresh seeds could not run (${failed}): fail`] };
   const decision: PromotionDecision = { from: from.name, to, promoted: final.promote, reasons: final.reasons, confirmation: verdict, at: new Date().toISOString() };
   const fresh = archive.getExperiment(exp.id)!;
   const out = await archive.updateExperiment(exp.id, { promotions: [...(fresh.promotions ?? []), decision] }, { note: `${decision.promoted ? "promoted" : "not promoted"} ${from.name} → ${to}` });
@@ -142,8 +145,6 @@ async function decide(ctx: LadderContext, exp: Experiment, from: TrainingRung, t
 async function train(ctx: LadderContext, exp: Experiment, rung: TrainingRung, level: number): Promise<Experiment> {
   const { archive, config } = ctx;
   ctx.onStage(exp.id, rung.name);
-  // TODO(i15, early stop): pass rung.early_stop and the rung baseline's loss curve to the runner here once
-  // runStage/evaluate take an early-stop option (the run then ends `stopped_early` with its evidence).
   const run = await runRung({ archive, config, device: ctx.device, evaluate: ctx.evaluate, signal: ctx.signal }, exp, rung);
   const fresh = archive.getExperiment(exp.id)!;
   const seconds = run.results.reduce((s, r) => s + r.wall_s, 0);
