@@ -5,7 +5,7 @@ import { rankSummaries } from "./queries.ts";
 import type { ExperimentSummary } from "./store.ts";
 
 const summary = (id: string, fitness: number | null, rung?: number, rungFitness?: number): ExperimentSummary => ({
-  id, name: id, parentId: null, campaign: "c", proposer: "mutation", status: "done", fitness, fitnessBand: null, genome: null, change: null, genomeKey: null,
+  id, name: id, parentId: null, campaign: "c", proposer: "mutation", status: "done", fitness, fitnessBand: null, genome: null, change: null, mode: null, probe: null, genomeKey: null,
   fingerprint: null, createdAt: "2026-12-01T00:00:00Z", at: null, ...(rung !== undefined && { rung, rungFitness }),
 });
 
