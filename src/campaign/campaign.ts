@@ -31,6 +31,7 @@ import { liveWriter } from "./live.ts";
 import { CampaignSteering } from "./steering.ts";
 import path from "node:path";
 import { checkDevices } from "../runner/devices.ts";
+import type { EarlyStopOption } from "../runner/earlyStop.ts";
 import { confirmationPlan, confirmExperiment } from "./confirm.ts";
 import { rerunWhileTied, type RerunEvent } from "./rerun.ts";
 import { proposalStep } from "./proposal.ts";
@@ -140,10 +141,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
     /** Seeds proposed in this run: a seed that did not finish with a fitness is retried once per run. */
     const seedsTried = new Set<string>();
 
-    const evaluateIn = (slot: number, id: string, runSignal: AbortSignal) => (spec: RunSpec, runDir: string, rung: string = spec.stage) => {
+    const evaluateIn = (slot: number, id: string, runSignal: AbortSignal) => (spec: RunSpec, runDir: string, rung: string = spec.stage, earlyStop?: EarlyStopOption) => {
       const live = liveWriter(archive, id, rung);
       return runners(rung).run(spec, {
-        runDir, signal: runSignal, gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
+        runDir, signal: runSignal, ...(earlyStop && { earlyStop }), gpu: slots[slot], sandbox: config.sandbox, llmWritten: config.llm !== null,
         onProgress: (event) => {
           if (spec.stage !== "probe" && event.event === "step") void failpoint("training");
           live(event);

@@ -20,7 +20,8 @@ import type { Gate } from "../gate/gate.ts";
 import type { Agents } from "./agents.ts";
 import type { CampaignConfig } from "./config.ts";
 import { firstRung, probeRung, rungSpec, type Rung } from "./rungs.ts";
-import { combineSeeds } from "./baseline.ts";
+import { baselineDir, baselineKey, baselineSpecs, cachedBaseline, combineSeeds } from "./baseline.ts";
+import { earlyStopOption, type EarlyStopOption } from "../runner/earlyStop.ts";
 import { failpoint } from "./failpoint.ts";
 
 export interface ExperimentContext {
@@ -31,7 +32,7 @@ export interface ExperimentContext {
   campaignId: string;
   /** Runs one harness spec of a rung (default: the spec's stage) in this experiment's slot; resolves with its
    * result (aborted runs included). */
-  evaluate: (spec: RunSpec, runDir: string, rung?: string) => Promise<{ result: RunResult; processS: number }>;
+  evaluate: (spec: RunSpec, runDir: string, rung?: string, earlyStop?: EarlyStopOption) => Promise<{ result: RunResult; processS: number }>;
   baselineMetrics: () => Promise<Record<string, number> | null>;
   signal: AbortSignal;
   /** The slot's torch device for the run specs: "cpu", or "cuda" (the slot's GPU, the only one the child sees). */
@@ -128,6 +129,12 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
     exp = await transition(ctx, exp, "training");
     const trainedRun = await runRung(ctx, exp, first);
     exp = await archive.updateExperiment(exp.id, { stages: { ...exp.stages, [first.name]: trainedRun.summary }, costs: addCompute(archive, exp, trainedRun.results) });
+    const stopped = trainedRun.summary.earlyStop;
+    if (trainedRun.summary.status === "stopped_early" && stopped) {
+      // Not a bug to repair: it trains, worse than the baseline at the same step by more than the rule's margin.
+      return finish(ctx, exp, "rejected", `stopped early at step ${stopped.step}/${stopped.total_steps}: held-out loss `
+        + `${stopped.loss.toFixed(4)} vs the baseline's ${stopped.baseline_loss.toFixed(4)} (margin ${stopped.margin}); ${stopped.steps_saved} steps saved`);
+    }
     if (trainedRun.summary.status !== "ok") {
       const repaired = await repair(ctx, exp, first.name, trainedRun);
       if (repaired) { exp = repaired; continue; }
@@ -255,10 +262,7 @@ export async function runRung(ctx: Pick<ExperimentContext, "archive" | "config" 
     const runDir = path.join(archive.runDir(exp.id, stageDir(exp, stage)), seeds > 1 ? `seed${seed}` : "");
     const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed: config.seed + seed, device: ctx.device });
     if (rung.stage === "probe") await failpoint("probing");
-    // EARLY-STOP WIRING POINT (issue 14/i15): every training rung's runs pass here. When the runner takes an
-    // early-stop option, give it `rung.early_stop` (null: off) and the rung baseline's loss curve
-    // (baselineSpecs(..., rung) results' `curve`); the run then ends `stopped_early` with its evidence.
-    const { result, processS: seconds } = await ctx.evaluate(spec, runDir, rung.name);
+    const { result, processS: seconds } = await ctx.evaluate(spec, runDir, rung.name, earlyStopFor(ctx, rung, config.seed + seed));
     processS += seconds;
     if (ctx.signal.aborted) throw new Interrupted();
     results.push(result);
@@ -281,6 +285,18 @@ export async function runRung(ctx: Pick<ExperimentContext, "archive" | "config" 
     ...(last.early_stop ? { earlyStop: last.early_stop } : {}),
   };
   return { summary, results };
+}
+
+/**
+ * The early-stop option for a run of `rung` on `seed`: the rung's rule and the cached baseline's monitor curve on
+ * the same spec and seed (src/runner/earlyStop.ts). Undefined when the rung has no rule, or no baseline is cached
+ * yet (the first candidates of a campaign train before the baseline; they are never stopped early).
+ */
+export function earlyStopFor(ctx: Pick<ExperimentContext, "archive" | "config" | "device">, rung: Rung, seed: number): EarlyStopOption | undefined {
+  if (rung.stage === "probe" || !rung.early_stop) return undefined;
+  const [spec] = baselineSpecs(ctx.archive.dir, ctx.config, [seed], ctx.device === "cpu" ? undefined : ctx.device, rung);
+  const hit = cachedBaseline(baselineDir(ctx.archive.dir), baselineKey([spec!]));
+  return hit?.results[0]?.monitor?.length ? earlyStopOption(rung.early_stop, hit.results[0]) : undefined;
 }
 
 /** A stage's run directory: "probe", then "probe-r1" after the first repair, so every attempt's files stay. */

@@ -64,7 +64,7 @@ export function registerRun(program: Command): void {
       };
       const loaded = loadCampaign(file, flags);
       // devices: auto sizes the GPU pool by the memory this archive's runs of these stages measured
-      const pool = { needMb: stageNeedMb(measuredPeaks(loaded.archive, Object.keys(loaded.stages))), maxPerGpu: loaded.parallel };
+      const pool = { needMb: stageNeedMb(measuredPeaks(loaded.archive, [...new Set(loaded.stages.map((r) => r.stage))])), maxPerGpu: loaded.parallel };
       const config = { ...loaded, devices: await resolveDevices(loaded.devices, (l) => process.stderr.write(`${l}\n`), pool) };
       if (!config.llm && process.env.OPENAI_API_KEY) {
         process.stderr.write("archlab: OPENAI_API_KEY is set, but the campaign has no llm: section; running offline (pass --llm-model MODEL for LLM agents)\n");
