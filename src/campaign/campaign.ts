@@ -179,7 +179,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
           onStage: (id, stage) => emit({ type: "stage", id, name: exp.name, stage, slot }),
         }, exp);
         const ranked = await rerunWhileTied(archive, config, done, await baseline(), evaluateIn(slot, exp.id, run.signal),
-          (event) => emit({ type: "rerun", ...event }), () => !signal.aborted && now().getTime() < Math.min(deadline, hoursEnd));
+          (event) => emit({ type: "rerun", ...event }), () => !signal.aborted && now().getTime() < Math.min(deadline, hoursEnd), deviceOf(slots[slot]));
         const climbed = await climb({
           archive, config, campaignId: campaign.id, signal: run.signal, device: deviceOf(slots[slot]), gpu: slots[slot],
           evaluate: evaluateIn(slot, exp.id, run.signal), baselines, emit,

@@ -40,6 +40,8 @@ export async function rerunWhileTied(
   archive: Archive, config: CampaignConfig, exp: Experiment, baseline: Record<string, number> | null,
   evaluate: (spec: RunSpec, runDir: string) => Promise<{ result: RunResult; processS: number }>,
   onRerun: (event: RerunEvent) => void, allowed: () => boolean,
+  /** The slot's torch device ("cpu", or "cuda": the slot's GPU), as the candidate's first runs had. */
+  device = "cpu",
 ): Promise<Experiment> {
   const rung = firstRung(config);
   const maxSamples = Math.max(rung.baseline_seeds, rung.seeds);
@@ -52,7 +54,7 @@ export async function rerunWhileTied(
     const proxy = exp.stages[rung.name]!;
     onRerun({ id: exp.id, rival: rival.id, seed, estimateS: proxy.wallS / Math.max(1, results.length) });
     const runDir = path.join(proxy.runDir, `rerun-seed${seed}`);
-    const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed });
+    const spec = rungSpec(config, rung, { layerPath: archive.codePath(exp.codeHash!), className: "DeltaNet", runDir, seed, device });
     const { result, processS } = await evaluate(spec, runDir);
     if (result.status !== "ok") {
       await archive.writeText(exp.id, "reruns", `${(await archive.readText(exp.id, "reruns")) ?? ""}Re-run on seed ${seed} ${result.status}: ${result.error?.message ?? "no message"}; ranked on its earlier seeds.\n`);

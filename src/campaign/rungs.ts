@@ -4,6 +4,7 @@
  * promotion rule and optional early-stop rule. The older mapping form `stages: {probe: {...}, proxy: {...}}`
  * is the same ladder written another way: normalizeStages turns it into the list before the one schema reads it.
  */
+import path from "node:path";
 import type { RunSpec } from "../contracts/runSpec.ts";
 import { z } from "zod";
 import { DEFAULT_PROMOTION, EarlyStopRule, PromotionRule } from "../contracts/ladder.ts";
@@ -114,6 +115,8 @@ export const Stages = z.preprocess(normalizeStages, z.array(RungInput))
   .transform((rungs) => rungs.map((r) => ({ ...r, name: r.name ?? r.stage })) as [ProbeRung, ...TrainingRung[]]);
 
 interface Laddered {
+  /** The archive folder: an LM rung's default token data (the embedded corpus) is prepared once in <archive>/data. */
+  archive: string;
   stages: readonly Rung[];
   seed: number;
   memory_mb: number;
@@ -155,6 +158,6 @@ export function rungSpec(config: Laddered, rung: Rung, run: { layerPath: string;
     memoryMb: config.memory_mb, threads: threadsPerSlot(config), device: run.device,
     probe: { max_exponent: probe.max_exponent, max_params: probe.max_params, timeout_s: probe.timeout_s },
     ...(rung.stage === "proxy" && { proxy: { preset: rung.preset, timeout_s: rung.timeout_s, corpus: rung.corpus } }),
-    ...(rung.stage === "lm" && { lm: { preset: rung.preset, timeout_s: rung.timeout_s, data: rung.data } }),
+    ...(rung.stage === "lm" && { lm: { preset: rung.preset, timeout_s: rung.timeout_s, data: rung.data, dataCache: path.join(path.resolve(config.archive), "data") } }),
   });
 }
