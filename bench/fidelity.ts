@@ -42,6 +42,8 @@ export async function trainCached(req: Omit<StageRequest, "runDir">, cacheDir = 
   return runs.ok ? runs.results[0]! : (fresh ?? runs.result);
 }
 
+const TIMEOUT_FACTOR = 3;
+
 export const ASI_ARCH_PROGRAMS = path.resolve(PROJECT_ROOT, "..", "shared", "asi-arch", "programs.json");
 
 export interface FidelityOptions {
@@ -134,8 +136,14 @@ async function archiveLayers(dir: string, n: number): Promise<Layer[]> {
 }
 
 async function measure(layer: Layer, key: string, sha: string, opts: FidelityOptions): Promise<FidelityRow> {
-  const run = (stage: "proxy" | "lm") => trainCached({ stage, layerPath: layer.path, className: layer.className, seed: opts.seed,
-    proxy: { preset: opts.proxyPreset, corpus: null }, lm: { preset: opts.lmPreset } });
+  // A timeout is a limit, not part of the measurement: on a loaded shared machine a heavy layer's proxy run took
+  // 610 s against quick's 600 s, so the bench allows TIMEOUT_FACTOR times each preset's limit.
+  const run = (stage: "proxy" | "lm") => {
+    const req = { stage, layerPath: layer.path, className: layer.className, seed: opts.seed,
+      proxy: { preset: opts.proxyPreset, corpus: null }, lm: { preset: opts.lmPreset } };
+    const limit = stageSpec({ ...req, runDir: os.tmpdir() }).timeout_s;
+    return trainCached({ ...req, timeoutS: limit * TIMEOUT_FACTOR });
+  };
   const proxy = await run("proxy");
   const lm = await run("lm");
   return {
