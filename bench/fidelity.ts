@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import PQueue from "p-queue";
 import { pairwiseAgreement, spearman } from "../src/analyst/ranking.ts";
+import { higherIsBetter } from "../src/analyst/verdicts.ts";
 import { Archive } from "../src/archive/archive.ts";
 import { SEED_GENOMES, genomeKey, genomeName } from "../src/contracts/genome.ts";
 import type { RunResult } from "../src/contracts/result.ts";
@@ -76,7 +77,7 @@ export interface FidelityRow {
   source: Layer["source"];
   codeSha256: string;
   key: string;
-  proxy: { status: string; score: number | null; evalLoss: number | null; wallS: number };
+  proxy: { status: string; score: number | null; evalLoss: number | null; wallS: number; metrics?: Record<string, number> };
   lm: { status: string; loss: number | null; score: number | null; wallS: number };
 }
 
@@ -148,7 +149,8 @@ async function measure(layer: Layer, key: string, sha: string, opts: FidelityOpt
   const lm = await run("lm");
   return {
     name: layer.name, source: layer.source, codeSha256: sha, key,
-    proxy: { status: proxy.status, score: metric(proxy, "score"), evalLoss: metric(proxy, "eval_loss"), wallS: proxy.wall_s },
+    proxy: { status: proxy.status, score: metric(proxy, "score"), evalLoss: metric(proxy, "eval_loss"), wallS: proxy.wall_s,
+      metrics: Object.fromEntries(Object.entries(proxy.metrics ?? {}).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]))) },
     lm: { status: lm.status, loss: metric(lm, "tokens/loss"), score: metric(lm, "score"), wallS: lm.wall_s },
   };
 }
@@ -158,7 +160,10 @@ export function fidelityStats(rows: readonly FidelityRow[]) {
   const ok = rows.filter((r) => r.proxy.status === "ok" && r.lm.status === "ok" && r.proxy.score !== null && r.proxy.evalLoss !== null && r.lm.loss !== null);
   const negLm = ok.map((r) => -r.lm.loss!);
   const by = (x: number[]) => ({ spearman: spearman(x, negLm), pairwise: pairwiseAgreement(x, negLm) });
-  return { layers: ok.length, score: by(ok.map((r) => r.proxy.score!)), evalLoss: by(ok.map((r) => -r.proxy.evalLoss!)) };
+  // Each proxy metric alone (per task, the LM's bits per byte...): which part of the proxy carries the ranking.
+  const names = ok.length ? Object.keys(ok[0]!.proxy.metrics ?? {}).filter((m) => ok.every((r) => r.proxy.metrics?.[m] !== undefined)) : [];
+  const byMetric = Object.fromEntries(names.map((m) => [m, by(ok.map((r) => (higherIsBetter(m) ? 1 : -1) * r.proxy.metrics![m]!))]));
+  return { layers: ok.length, score: by(ok.map((r) => r.proxy.score!)), evalLoss: by(ok.map((r) => -r.proxy.evalLoss!)), byMetric };
 }
 
 const f = (v: number | null, d = 4) => (v === null ? "-" : v.toFixed(d));
@@ -215,6 +220,8 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
     `  proxy score     vs ${opts.lmPreset} loss: Spearman rho ${f(stats.score.spearman, 3)}, pairwise agreement ${pct(stats.score.pairwise.share)} (${stats.score.pairwise.agree} agree, ${stats.score.pairwise.tied} tied)`,
     `  proxy eval loss vs ${opts.lmPreset} loss: Spearman rho ${f(stats.evalLoss.spearman, 3)}, pairwise agreement ${pct(stats.evalLoss.pairwise.share)} (${stats.evalLoss.pairwise.agree} agree, ${stats.evalLoss.pairwise.tied} tied)`,
     "  target (the literature's bar between a small and a large rung): >= 80% pairwise agreement",
+    "  each proxy metric alone:",
+    ...Object.entries(stats.byMetric).map(([m, st]) => `    ${m.padEnd(20)} rho ${f(st.spearman, 3)}, pairwise ${pct(st.pairwise.share)}`),
   ];
   return lines.join("\n");
 }
