@@ -58,6 +58,9 @@ function config(archive: string, over: Record<string, unknown> = {}): CampaignCo
     archive,
     stages: { proxy: { preset: "tiny" } },
     budget: { experiments: 1 },
+    // No end-of-campaign confirmation (test/confirm.e2e.test.ts's subject): a candidate the scripted judge lifts
+    // beyond the band would train six more runs per test.
+    confirm: { top: 0 },
     llm: { model: MODEL, base_url: server.url, max_retries: 2, prices: { [MODEL]: { input_per_mtok: 2, output_per_mtok: 8 } } },
     agents: { modes: ["genome"] },
     ...over,
