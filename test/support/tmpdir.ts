@@ -8,7 +8,9 @@ import path from "node:path";
 
 export default function setup(): () => void {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-tests-"));
-  fs.chmodSync(root, 0o755); // the Slurm tests' munged runs as user munge and must reach its socket inside
+  // like /tmp itself: the Slurm tests' munged runs as user munge, and a bad-input test runs archlab as nobody (tsx
+  // keeps its cache in TMPDIR)
+  fs.chmodSync(root, 0o1777);
   const before = process.env.TMPDIR;
   process.env.TMPDIR = root;
   return () => {
