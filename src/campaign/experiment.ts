@@ -21,7 +21,7 @@ import type { Agents } from "./agents.ts";
 import type { CampaignConfig } from "./config.ts";
 import { firstRung, probeRung, rungSpec, type Rung } from "./rungs.ts";
 import { baselineDir, baselineKey, baselineSpecs, cachedBaseline, combineSeeds } from "./baseline.ts";
-import { earlyStopOption, type EarlyStopOption } from "../runner/earlyStop.ts";
+import { earlyStopOption, formatEarlyStop, type EarlyStopOption } from "../runner/earlyStop.ts";
 import { failpoint } from "./failpoint.ts";
 
 export interface ExperimentContext {
@@ -132,8 +132,7 @@ export async function runExperiment(ctx: ExperimentContext, start: Experiment): 
     const stopped = trainedRun.summary.earlyStop;
     if (trainedRun.summary.status === "stopped_early" && stopped) {
       // Not a bug to repair: it trains, worse than the baseline at the same step by more than the rule's margin.
-      return finish(ctx, exp, "rejected", `stopped early at step ${stopped.step}/${stopped.total_steps}: held-out loss `
-        + `${stopped.loss.toFixed(4)} vs the baseline's ${stopped.baseline_loss.toFixed(4)} (margin ${stopped.margin}); ${stopped.steps_saved} steps saved`);
+      return finish(ctx, exp, "rejected", formatEarlyStop(stopped));
     }
     if (trainedRun.summary.status !== "ok") {
       const repaired = await repair(ctx, exp, first.name, trainedRun);

@@ -1,7 +1,7 @@
 /** Human-readable summaries of results, shared by the read commands. */
 import { spread, type MetricComparison, type Spread } from "../analyst/seeds.ts";
-import type { EarlyStopRecord } from "../contracts/ladder.ts";
 import type { RunResult } from "../contracts/result.ts";
+import { formatEarlyStop, formatSeconds } from "../runner/earlyStop.ts";
 
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4 });
 
@@ -30,19 +30,8 @@ export function formatResult(label: string, result: RunResult, logPath?: string)
   return lines.join("\n");
 }
 
-/** One line of a stopped_early run's evidence: "stopped early at step 10/20: held-out loss 5.2 vs baseline's 4.1 …". */
-export function formatEarlyStop(e: EarlyStopRecord): string {
-  const trail = ((e.loss / e.baseline_loss - 1) * 100).toFixed(1);
-  return `stopped early at step ${e.step}/${e.total_steps}: held-out loss ${e.loss.toFixed(4)} vs the baseline's ${e.baseline_loss.toFixed(4)} ` +
-    `(+${trail}%, margin ${(e.margin * 100).toFixed(0)}%); saved ${e.steps_saved} steps, about ${formatSeconds(e.seconds_saved)}`;
-}
-
-/** 42 s, 3.5 min, 2.1 h. */
-export function formatSeconds(s: number): string {
-  if (s < 90) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
-}
+// The evidence line is core (the campaign records it as a rejection reason): defined with early stop.
+export { formatEarlyStop, formatSeconds };
 
 function fmt(value: number | null): string {
   return value === null ? "nan" : number.format(value);

@@ -115,3 +115,17 @@ function removeCheckpoint(spec: RunSpec, runDir: string): void {
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** One line of a stopped_early run's evidence: "stopped early at step 10/20: held-out loss 5.2 vs baseline's 4.1 …". */
+export function formatEarlyStop(e: EarlyStopRecord): string {
+  const trail = ((e.loss / e.baseline_loss - 1) * 100).toFixed(1);
+  return `stopped early at step ${e.step}/${e.total_steps}: held-out loss ${e.loss.toFixed(4)} vs the baseline's ${e.baseline_loss.toFixed(4)} ` +
+    `(+${trail}%, margin ${(e.margin * 100).toFixed(0)}%); saved ${e.steps_saved} steps, about ${formatSeconds(e.seconds_saved)}`;
+}
+
+/** 42 s, 3.5 min, 2.1 h. */
+export function formatSeconds(s: number): string {
+  if (s < 90) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
