@@ -6,9 +6,9 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Archive } from "../src/archive/archive.ts";
-import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
+import { TERMINAL_STATUSES } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { experimentsIn } from "./support/archive.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
 
@@ -27,14 +27,7 @@ function run(args: string[], env: Record<string, string> = {}) {
   return execa("node", [CLI, "run", "--archive", archiveDir, "--preset", "tiny", "--confirm", "0", ...args], { reject: false, env, cwd: tmp });
 }
 
-async function experiments(): Promise<Experiment[]> {
-  const archive = await Archive.open(archiveDir, { mode: "read" });
-  try {
-    return archive.experiments();
-  } finally {
-    await archive.close();
-  }
-}
+const experiments = () => experimentsIn(archiveDir);
 
 describe("archlab run", () => {
   it("runs a budgeted campaign: seed first, then children with fitness, parents, analysis", async () => {

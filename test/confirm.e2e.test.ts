@@ -7,24 +7,18 @@ import path from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { beatsBaseline } from "../src/analyst/fitness.ts";
-import { Archive } from "../src/archive/archive.ts";
 import { CampaignConfig } from "../src/campaign/config.ts";
 import type { Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { readArchive } from "./support/archive.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-confirm-"));
 const archiveDir = path.join(tmp, "archive");
 const cli = (args: string[]) => execa("node", [CLI, ...args], { reject: false, cwd: tmp });
 
-async function experiments(): Promise<{ all: Experiment[]; config: CampaignConfig }> {
-  const archive = await Archive.open(archiveDir, { mode: "read" });
-  try {
-    return { all: archive.experiments(), config: CampaignConfig.parse(archive.campaigns()[0]!.config) };
-  } finally {
-    await archive.close();
-  }
-}
+const experiments = (): Promise<{ all: Experiment[]; config: CampaignConfig }> =>
+  readArchive(archiveDir, (archive) => ({ all: archive.experiments(), config: CampaignConfig.parse(archive.campaigns()[0]!.config) }));
 
 describe("confirmation on fresh seeds", () => {
   let campaign: Awaited<ReturnType<typeof cli>>;

@@ -8,7 +8,6 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Archive } from "../src/archive/archive.ts";
 import { runCampaign } from "../src/campaign/campaign.ts";
 import { CampaignConfig } from "../src/campaign/config.ts";
 import { importCognition } from "../src/cognition/base.ts";
@@ -21,6 +20,7 @@ import { FitnessConfig } from "../src/analyst/fitness.ts";
 const judgeTerm = (j: number) => (j - 0.5) * FitnessConfig.parse({}).judge_scale;
 import { genomeKey, SEED_GENOMES } from "../src/contracts/genome.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { readArchive } from "./support/archive.ts";
 import { reply, startOpenAIServer, type OpenAIServer } from "./support/openaiServer.ts";
 import { scriptAgents } from "./support/scriptedAgents.ts";
 
@@ -75,14 +75,7 @@ function archiveCopy(): string {
   return dir;
 }
 
-async function read<T>(dir: string, fn: (a: Archive) => Promise<T> | T): Promise<T> {
-  const archive = await Archive.open(dir, { mode: "read" });
-  try {
-    return await fn(archive);
-  } finally {
-    await archive.close();
-  }
-}
+const read = readArchive;
 
 function campaign(dir: string, over: Record<string, unknown> = {}) {
   return runCampaign({ config: config(dir, over), signal: new AbortController().signal, env: ENV });

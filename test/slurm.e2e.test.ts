@@ -7,11 +7,11 @@ import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Archive } from "../src/archive/archive.ts";
 import { TERMINAL_STATUSES, type Experiment } from "../src/contracts/experiment.ts";
 import { runCampaign } from "../src/campaign/campaign.ts";
 import { loadCampaign } from "../src/campaign/config.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { experimentsIn } from "./support/archive.ts";
 import { sbatchCounter, slurmUnavailable, startSlurm, type LocalSlurm } from "./support/slurm.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
@@ -80,13 +80,7 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     const second = await start();
     expect(second.exitCode, String(second.stderr)).toBe(0);
 
-    const archive = await Archive.open(archiveDir, { mode: "read" });
-    let exps: Experiment[];
-    try {
-      exps = archive.experiments();
-    } finally {
-      await archive.close();
-    }
+    const exps = await experimentsIn(archiveDir);
     expect(exps.map((e) => e.id)).toEqual(["e000001", "e000002", "e000003"]);
     expect(exps.every((e) => TERMINAL_STATUSES.includes(e.status))).toBe(true);
     const [seed, cancelled, resumed] = exps as [Experiment, Experiment, Experiment];
@@ -118,16 +112,6 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     const out = await execa("scontrol", ["show", "job", "-o", id], { env, reject: false });
     return /JobState=(\S+)/.exec(out.stdout)?.[1];
   }
-
-  const experimentsIn = async (dir: string): Promise<Experiment[]> => {
-    if (!fs.existsSync(path.join(dir, "db.json"))) return [];
-    const archive = await Archive.open(dir, { mode: "read", warn: () => {} });
-    try {
-      return archive.experiments();
-    } finally {
-      await archive.close();
-    }
-  };
 
   const proxyOnSlurm = (name: string, budget: string, extra: string[] = []) => {
     const file = path.join(tmp, `${name}.yaml`);

@@ -6,8 +6,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { Archive } from "../src/archive/archive.ts";
-import type { Experiment } from "../src/contracts/experiment.ts";
 import { PROJECT_ROOT } from "../src/paths.ts";
+import { experimentsIn } from "./support/archive.ts";
 import { readSteering } from "../src/steering/journal.ts";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "archlab.js");
@@ -17,15 +17,7 @@ afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const cli = (args: string[]) => execa("node", [CLI, ...args, "--archive", archiveDir], { reject: false, cwd: tmp, env: { USER: "tester" } });
 
-async function snapshot(): Promise<Experiment[]> {
-  if (!fs.existsSync(path.join(archiveDir, "db.json"))) return [];
-  const archive = await Archive.open(archiveDir, { mode: "read", warn: () => {} });
-  try {
-    return archive.experiments();
-  } finally {
-    await archive.close();
-  }
-}
+const snapshot = () => experimentsIn(archiveDir);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 120_000): Promise<T> {
   const end = Date.now() + ms;

@@ -159,9 +159,9 @@ def test_lm_defaults_to_the_standard_library_and_holds_out_a_split():
     task, x, y = sample("lm", n=16, seq_len=64, max_bytes=200_000)
     assert task.vocab_size == 256 and x.shape == (16, 64)
     assert (y[:, :-1] == x[:, 1:]).all() and (y != IGNORE).all()
-    assert len(task.train_bytes) + len(task.eval_bytes) == 200_000
-    assert 0.08 < len(task.eval_bytes) / 200_000 < 0.12
-    text = bytes(task.train_bytes[:20_000].tolist()).decode("utf-8", errors="replace")
+    assert len(task.train_data) + len(task.eval_data) == 200_000
+    assert 0.08 < len(task.eval_data) / 200_000 < 0.12
+    text = bytes(task.train_data[:20_000].tolist()).decode("utf-8", errors="replace")
     assert "def " in text and "import" in text
 
 
@@ -171,10 +171,10 @@ def test_lm_reads_a_user_file_or_folder(tmp_path):
     (tmp_path / "sub" / "b.md").write_text("xyz" * 400)
     (tmp_path / "blob.bin").write_bytes(b"\0\1\2" * 100)
     task = source([{"name": "lm", "seq_len": 16, "path": str(tmp_path)}]).entries[0].task
-    corpus = set(bytes(torch.cat([task.train_bytes, task.eval_bytes]).tolist()))
+    corpus = set(bytes(np.concatenate([task.train_data, task.eval_data]).tolist()))
     assert corpus == set(b"abcxyz\n")                             # binary file skipped
     single = source([{"name": "lm", "seq_len": 16}], corpus=str(tmp_path / "a.txt")).entries[0].task
-    assert bytes(single.eval_bytes.tolist()) == b"abc" * 40     # data.corpus is the fallback path; last 10%
+    assert bytes(single.eval_data.tolist()) == b"abc" * 40     # data.corpus is the fallback path; last 10%
     with pytest.raises(SpecError):
         source([{"name": "lm", "path": str(tmp_path / "missing")}])
 

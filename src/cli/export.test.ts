@@ -1,21 +1,15 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Experiment } from "../contracts/experiment.ts";
-import { archlab, buildSampleArchive } from "../archive/testing/sampleArchive.ts";
+import { archlab, useSampleArchive } from "../archive/testing/sampleArchive.ts";
 
-let dir: string;
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-export-"));
-  await buildSampleArchive(path.join(dir, "a"));
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const sample = useSampleArchive("export", "a");
 
 describe("archlab export", () => {
   it("writes CSV with one row per experiment and stage metrics as columns", async () => {
-    const out = path.join(dir, "x.csv");
-    const run = await archlab(["export", "--format", "csv", "--out", out, "--archive", path.join(dir, "a")]);
+    const out = path.join(sample.dir, "x.csv");
+    const run = await archlab(["export", "--format", "csv", "--out", out, "--archive", sample.archive]);
     expect(run.exitCode).toBe(0);
     const lines = fs.readFileSync(out, "utf8").trim().split("\n");
     expect(lines).toHaveLength(5);
@@ -27,7 +21,7 @@ describe("archlab export", () => {
   });
 
   it("prints every record as JSON on stdout", async () => {
-    const run = await archlab(["export", "--archive", path.join(dir, "a")]);
+    const run = await archlab(["export", "--archive", sample.archive]);
     const data = JSON.parse(run.stdout);
     expect(data.schema).toBe("archlab.export/1");
     expect(Experiment.array().parse(data.experiments)).toHaveLength(4);

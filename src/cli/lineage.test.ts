@@ -1,19 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { archlab, buildSampleArchive } from "../archive/testing/sampleArchive.ts";
+import { describe, expect, it } from "vitest";
+import { archlab, useSampleArchive } from "../archive/testing/sampleArchive.ts";
 
-let dir: string;
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-lineage-"));
-  await buildSampleArchive(dir);
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const sample = useSampleArchive("lineage");
 
 describe("archlab lineage", () => {
   it("draws the ancestors down to the experiment and its descendants below", async () => {
-    const run = await archlab(["lineage", "e000002", "--archive", dir]);
+    const run = await archlab(["lineage", "e000002", "--archive", sample.archive]);
     expect(run.exitCode).toBe(0);
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^e000001  seed-delta  [\d.]+  done$/);
@@ -22,7 +14,7 @@ describe("archlab lineage", () => {
   });
 
   it("gives {ancestors, tree} as JSON, limited by --depth", async () => {
-    const run = await archlab(["lineage", "e000001", "--archive", dir, "--json", "--depth", "1"]);
+    const run = await archlab(["lineage", "e000001", "--archive", sample.archive, "--json", "--depth", "1"]);
     const view = JSON.parse(run.stdout);
     expect(view.ancestors).toEqual([]);
     expect(view.tree.children.map((c: { id: string }) => c.id)).toEqual(["e000002", "e000003"]);

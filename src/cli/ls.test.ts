@@ -1,23 +1,16 @@
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Experiment } from "../contracts/experiment.ts";
 import { Archive } from "../archive/archive.ts";
 import { syntheticExperiment } from "../archive/fixtures.ts";
-import { archlab, buildSampleArchive } from "../archive/testing/sampleArchive.ts";
+import { archlab, useSampleArchive } from "../archive/testing/sampleArchive.ts";
 import type { Confirmation } from "../contracts/confirmation.ts";
 
-let dir: string;
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-ls-"));
-  await buildSampleArchive(path.join(dir, "a"));
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const sample = useSampleArchive("ls", "a");
 
 describe("archlab ls", () => {
   it("prints a table with fitness, parents, key numbers and the rejection reason", async () => {
-    const run = await archlab(["ls", "--archive", path.join(dir, "a"), "--sort", "fitness"]);
+    const run = await archlab(["ls", "--archive", sample.archive, "--sort", "fitness"]);
     expect(run.exitCode).toBe(0);
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^id\s+name\s+parent\s+status\s+fitness\s+band\s+confirmed\s+loss\s+bench\s+probes\s+reason$/);
@@ -27,7 +20,7 @@ describe("archlab ls", () => {
   });
 
   it("marks fitnesses within the noise band of the row above, shows confirmations, and filters --confirmed", async () => {
-    const banded = path.join(dir, "banded");
+    const banded = path.join(sample.dir, "banded");
     const archive = await Archive.open(banded, { mode: "write", warn: () => {} });
     const fitness = (value: number) => ({ value, band: 1.41, kind: "noise", inputs: {}, terms: {}, formula: "noise" });
     const confirmation = (verdict: Confirmation["verdict"]): Confirmation => ({
@@ -53,7 +46,7 @@ describe("archlab ls", () => {
   });
 
   it("is the leaderboard by default: best fitness first, unscored experiments after", async () => {
-    const run = await archlab(["ls", "--archive", path.join(dir, "a"), "--json"]);
+    const run = await archlab(["ls", "--archive", sample.archive, "--json"]);
     expect(run.exitCode).toBe(0);
     const rows = Experiment.array().parse(JSON.parse(run.stdout));
     const scores = rows.map((e) => e.fitness?.value ?? null);
@@ -62,22 +55,22 @@ describe("archlab ls", () => {
     expect(scored).toEqual([...scored].sort((a, b) => b - a));
     expect(scores.slice(scored.length).every((f) => f === null)).toBe(true);
     expect(rows.map((e) => e.id)).not.toEqual([...rows.map((e) => e.id)].sort()); // not merely id order
-    const table = await archlab(["ls", "--archive", path.join(dir, "a")]);
+    const table = await archlab(["ls", "--archive", sample.archive]);
     expect(table.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[0])).toEqual(rows.map((e) => e.id));
   });
 
   it("prints validated records with --json, filtered and limited", async () => {
-    const run = await archlab(["ls", "--archive", path.join(dir, "a"), "--json", "--status", "done", "--sort", "id", "--limit", "2"]);
+    const run = await archlab(["ls", "--archive", sample.archive, "--json", "--status", "done", "--sort", "id", "--limit", "2"]);
     expect(run.exitCode).toBe(0);
     const rows = Experiment.array().parse(JSON.parse(run.stdout));
     expect(rows.map((e) => e.id)).toEqual(["e000001", "e000002"]);
   });
 
   it("fails in one line on a missing archive or a bad flag", async () => {
-    const missing = await archlab(["ls", "--archive", path.join(dir, "nope")]);
+    const missing = await archlab(["ls", "--archive", path.join(sample.dir, "nope")]);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr.trim().split("\n")).toEqual([`archlab: no archive at ${path.join(dir, "nope")} (run \`archlab run\` to make one, or pass --archive DIR)`]);
-    const bad = await archlab(["ls", "--archive", path.join(dir, "a"), "--limit", "0"]);
+    expect(missing.stderr.trim().split("\n")).toEqual([`archlab: no archive at ${path.join(sample.dir, "nope")} (run \`archlab run\` to make one, or pass --archive DIR)`]);
+    const bad = await archlab(["ls", "--archive", sample.archive, "--limit", "0"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("--limit must be a positive integer");
   });

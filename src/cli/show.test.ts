@@ -1,19 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { archlab, buildSampleArchive } from "../archive/testing/sampleArchive.ts";
+import { describe, expect, it } from "vitest";
+import { archlab, useSampleArchive } from "../archive/testing/sampleArchive.ts";
 
-let dir: string;
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "archlab-show-"));
-  await buildSampleArchive(dir);
-});
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const sample = useSampleArchive("show");
 
 describe("archlab show", () => {
   it("shows texts, stages with probe verdicts, fitness inputs, costs, code, commit and history", async () => {
-    const run = await archlab(["show", "e000002", "--archive", dir]);
+    const run = await archlab(["show", "e000002", "--archive", sample.archive]);
     expect(run.exitCode).toBe(0);
     const out = run.stdout;
     expect(out).toMatch(/^e000002  delta-x2/);
@@ -24,7 +16,7 @@ describe("archlab show", () => {
     expect(out).toMatch(/probe causality\s+pass\s+max_leak=0/);
     expect(out).toMatch(/metrics loss [\d.]+ · mqar 0\.81/);
     expect(out).toMatch(/costs\s+cpu 97\.7 s/);
-    expect(out).toMatch(new RegExp(`code\\s+${dir}/code/[0-9a-f]{64}\\.py`));
+    expect(out).toMatch(new RegExp(`code\\s+${sample.archive}/code/[0-9a-f]{64}\\.py`));
     expect(out).toMatch(/commit\s+[0-9a-f]{40}/);
     expect(out).toContain("[pinned]  look at this one");
     const order = ["── motivation", "Doubling the output", "── analysis", "── experience"].map((s) => out.indexOf(s));
@@ -32,13 +24,13 @@ describe("archlab show", () => {
   });
 
   it("prints the record, texts and notes as JSON, and a missing id is a one-line error", async () => {
-    const run = await archlab(["show", "e000002", "--archive", dir, "--json"]);
+    const run = await archlab(["show", "e000002", "--archive", sample.archive, "--json"]);
     const view = JSON.parse(run.stdout);
     expect(view.experiment.id).toBe("e000002");
     expect(view.texts.analysis).toBe("It did not, much.");
     expect(view.children).toEqual(["e000004"]);
-    const missing = await archlab(["show", "e000404", "--archive", dir]);
+    const missing = await archlab(["show", "e000404", "--archive", sample.archive]);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toBe(`archlab: no experiment e000404 in archive ${dir}`);
+    expect(missing.stderr).toBe(`archlab: no experiment e000404 in archive ${sample.archive}`);
   });
 });

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Iterable, Tuple
 
 import numpy as np
 import torch
@@ -68,13 +68,24 @@ def sample_without_replacement(rng: np.random.Generator, weights: np.ndarray, ro
     return np.argsort(-keys, axis=1)[:, :k]
 
 
+def unlabelled(n: int, seq_len: int) -> np.ndarray:
+    """Labels [n, seq_len] with nothing to predict yet (IGNORE everywhere); a task fills in what it labels."""
+    return np.full((n, seq_len), IGNORE, dtype=np.int64)
+
+
+def even_vocab(s) -> Tuple[bool, str]:
+    """The rule of tasks that split their vocab into a key half and a value half."""
+    return s.vocab_size >= 4 and s.vocab_size % 2 == 0, f"vocab_size must be even and >= 4, not {s.vocab_size}"
+
+
 def distinct_per_row(rng: np.random.Generator, low: int, high: int, rows: int, k: int) -> np.ndarray:
     """[rows, k] distinct integers from [low, high) per row, uniformly."""
     return np.argsort(rng.random((rows, high - low)), axis=1)[:, :k] + low
 
 
 class Task:
-    """Base class: subclasses set name, metric ('acc' or 'bpb'), Settings, vocab_size, seq_len, sample()."""
+    """Base class: subclasses set name, metric ('acc' or 'bpb'), Settings, rules() and sample(). vocab_size and
+    seq_len come from the settings; a task whose vocab differs sets its own after super().__init__."""
 
     name = "task"
     metric = "acc"
@@ -82,9 +93,14 @@ class Task:
 
     def __init__(self, settings, seed: int, key: str):
         self.settings, self.seed, self.key = settings, seed, key
+        self.vocab_size: int = getattr(settings, "vocab_size", 0)
+        self.seq_len: int = getattr(settings, "seq_len", 0)
+        for ok, message in self.rules(settings):   # lazily: a rule may rely on the ones before it
+            require(ok, f"task {key}", message)
 
-    vocab_size: int = 0
-    seq_len: int = 0
+    def rules(self, s) -> Iterable[Tuple[bool, str]]:
+        """(condition, message) pairs the settings must satisfy, in order; the first false one is a SpecError."""
+        return ()
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         raise NotImplementedError
@@ -96,3 +112,23 @@ class Task:
     def score(self, metrics: Dict[str, float], prefix: str) -> float:
         """This task's term of the summary score, in [0, 1]."""
         return metrics[f"{prefix}/acc"]
+
+
+class WindowedLM(Task):
+    """Next-token prediction over a train and a held-out array of token ids: windows at seeded random offsets
+    (nanoGPT's get_batch). Subclasses set train_data and eval_data (a memmap is never read whole)."""
+
+    train_data: np.ndarray
+    eval_data: np.ndarray
+
+    def windows(self, data: np.ndarray, rng: np.random.Generator, n: int) -> Batch:
+        L = self.seq_len
+        starts = rng.integers(0, len(data) - L - 1, size=n)
+        chunk = torch.from_numpy(np.stack([data[s:s + L + 1] for s in starts]).astype(np.int64))
+        return chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
+
+    def sample(self, rng: np.random.Generator, n: int) -> Batch:
+        return self.windows(self.train_data, rng, n)
+
+    def sample_eval(self, rng: np.random.Generator, n: int) -> Batch:
+        return self.windows(self.eval_data, rng, n)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-import torch
 
 from ..spec import SpecError
-from .base import Batch, Task, require
+from .base import WindowedLM, require
 
 SKIP_DIRS = {"site-packages", "dist-packages", "test", "tests", "__pycache__", "idle_test"}
 
@@ -80,38 +79,27 @@ def read_corpus(path: str, max_bytes: int, stdlib: bool = False) -> bytes:
     return data
 
 
-class ByteLM(Task):
+class ByteLM(WindowedLM):
     name = "lm"
     metric = "bpb"
     Settings = Settings
 
+    def rules(self, s: Settings):
+        yield s.seq_len >= 2, f"seq_len must be >= 2, not {s.seq_len}"
+        yield 0 < s.eval_frac < 1, f"eval_frac must be in (0, 1), not {s.eval_frac}"
+
     def __init__(self, settings: Settings, seed: int, key: str, fallback_path: Optional[str] = None):
         super().__init__(settings, seed, key)
         s, where = settings, f"task {key}"
-        require(s.seq_len >= 2, where, f"seq_len must be >= 2, not {s.seq_len}")
-        require(0 < s.eval_frac < 1, where, f"eval_frac must be in (0, 1), not {s.eval_frac}")
         path = s.path or fallback_path
         data = read_corpus(path, s.max_bytes) if path else read_corpus(default_corpus(), s.max_bytes, stdlib=True)
         self.source = path or f"{default_corpus()} (*.py)"
         split = int(len(data) * (1 - s.eval_frac))
         require(split > s.seq_len + 1 and len(data) - split > s.seq_len + 1, where,
                 f"corpus {self.source} has {len(data)} bytes: too few for seq_len {s.seq_len}")
-        tokens = torch.frombuffer(bytearray(data), dtype=torch.uint8).long()
-        self.train_bytes, self.eval_bytes = tokens[:split], tokens[split:]
-        self.vocab_size, self.seq_len = 256, s.seq_len
-
-    def windows(self, data: torch.Tensor, rng: np.random.Generator, n: int) -> Batch:
-        L = self.seq_len
-        starts = torch.from_numpy(rng.integers(0, len(data) - L - 1, size=n))
-        idx = starts[:, None] + torch.arange(L + 1)[None, :]
-        chunk = data[idx]
-        return chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
-
-    def sample(self, rng: np.random.Generator, n: int) -> Batch:
-        return self.windows(self.train_bytes, rng, n)
-
-    def sample_eval(self, rng: np.random.Generator, n: int) -> Batch:
-        return self.windows(self.eval_bytes, rng, n)
+        tokens = np.frombuffer(data, dtype=np.uint8)
+        self.train_data, self.eval_data = tokens[:split], tokens[split:]
+        self.vocab_size = 256
 
     def score(self, metrics: Dict[str, float], prefix: str) -> float:
         return min(1.0, max(0.0, 1.0 - metrics[f"{prefix}/bpb"] / 8.0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import IGNORE, Batch, Task, require, to_batch
+from .base import IGNORE, Batch, Task, even_vocab, to_batch, unlabelled
 
 
 @dataclass
@@ -26,19 +26,14 @@ class Settings:
 
 class FuzzyRecall(Task):
     name = "fuzzy_recall"
-    metric = "acc"
     Settings = Settings
 
-    def __init__(self, settings: Settings, seed: int, key: str):
-        super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(s.vocab_size >= 4 and s.vocab_size % 2 == 0, where, f"vocab_size must be even and >= 4, not {s.vocab_size}")
-        require(s.max_key_len >= 1 and s.max_value_len >= 1, where, "motif lengths must be >= 1")
-        half = s.vocab_size // 2
-        distinct = sum(half ** n for n in range(1, s.max_key_len + 1))
-        require(1 <= s.num_keys <= distinct, where, f"num_keys must be in [1, {distinct}], not {s.num_keys}")
-        require(s.seq_len >= 2 * (s.max_key_len + s.max_value_len), where, f"seq_len {s.seq_len} is too short")
-        self.vocab_size, self.seq_len = s.vocab_size, s.seq_len
+    def rules(self, s: Settings):
+        yield even_vocab(s)
+        yield s.max_key_len >= 1 and s.max_value_len >= 1, "motif lengths must be >= 1"
+        distinct = sum((s.vocab_size // 2) ** n for n in range(1, s.max_key_len + 1))
+        yield 1 <= s.num_keys <= distinct, f"num_keys must be in [1, {distinct}], not {s.num_keys}"
+        yield s.seq_len >= 2 * (s.max_key_len + s.max_value_len), f"seq_len {s.seq_len} is too short"
 
     def _motif(self, rng: np.random.Generator, max_len: int, low: int) -> tuple:
         half = self.settings.vocab_size // 2
@@ -48,7 +43,7 @@ class FuzzyRecall(Task):
         s = self.settings
         half, L = s.vocab_size // 2, s.seq_len
         x = np.empty((n, L), dtype=np.int64)
-        y = np.full((n, L), IGNORE, dtype=np.int64)
+        y = unlabelled(n, L)
         for row in range(n):
             keys: list = []
             while len(keys) < s.num_keys:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import IGNORE, Batch, Task, require, stream, to_batch
+from .base import Batch, Task, even_vocab, stream, to_batch, unlabelled
 
 
 @dataclass
@@ -22,23 +22,22 @@ class Settings:
 
 class Memorize(Task):
     name = "memorize"
-    metric = "acc"
     Settings = Settings
+
+    def rules(self, s: Settings):
+        yield even_vocab(s)
+        yield s.seq_len >= 2 and s.seq_len % 2 == 0, f"seq_len must be even and >= 2, not {s.seq_len}"
 
     def __init__(self, settings: Settings, seed: int, key: str):
         super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(s.vocab_size >= 4 and s.vocab_size % 2 == 0, where, f"vocab_size must be even and >= 4, not {s.vocab_size}")
-        require(s.seq_len >= 2 and s.seq_len % 2 == 0, where, f"seq_len must be even and >= 2, not {s.seq_len}")
-        self.vocab_size, self.seq_len = s.vocab_size, s.seq_len
-        half = s.vocab_size // 2
-        self.table = stream(seed, key, 2, 0).integers(half, s.vocab_size, size=half)
+        half = settings.vocab_size // 2
+        self.table = stream(seed, key, 2, 0).integers(half, settings.vocab_size, size=half)
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         s = self.settings
         keys = rng.integers(0, s.vocab_size // 2, size=(n, s.seq_len // 2))
         x = np.empty((n, s.seq_len), dtype=np.int64)
         x[:, 0::2], x[:, 1::2] = keys, self.table[keys]
-        y = np.full((n, s.seq_len), IGNORE, dtype=np.int64)
+        y = unlabelled(n, s.seq_len)
         y[:, 0::2] = self.table[keys]
         return to_batch(x, y)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import IGNORE, Batch, Task, distinct_per_row, require, sample_without_replacement, to_batch
+from .base import Batch, Task, distinct_per_row, sample_without_replacement, to_batch, unlabelled
 
 
 @dataclass
@@ -27,20 +27,19 @@ class Settings:
 
 class MQAR(Task):
     name = "mqar"
-    metric = "acc"
     Settings = Settings
+
+    def rules(self, s: Settings):
+        yield s.seq_len % 2 == 0, f"seq_len must be even, not {s.seq_len}"
+        yield s.vocab_size > s.seq_len, f"vocab_size ({s.vocab_size}) must exceed seq_len ({s.seq_len})"
+        yield (s.num_pairs >= 1 and 4 * s.num_pairs <= s.seq_len,
+               f"need 1 <= num_pairs and 4*num_pairs <= seq_len, got num_pairs={s.num_pairs}, seq_len={s.seq_len}")
+        yield 0 < s.power_a <= 1, f"power_a must be in (0, 1], not {s.power_a}"
 
     def __init__(self, settings: Settings, seed: int, key: str):
         super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(s.seq_len % 2 == 0, where, f"seq_len must be even, not {s.seq_len}")
-        require(s.vocab_size > s.seq_len, where, f"vocab_size ({s.vocab_size}) must exceed seq_len ({s.seq_len})")
-        require(s.num_pairs >= 1 and 4 * s.num_pairs <= s.seq_len, where,
-                f"need 1 <= num_pairs and 4*num_pairs <= seq_len, got num_pairs={s.num_pairs}, seq_len={s.seq_len}")
-        require(0 < s.power_a <= 1, where, f"power_a must be in (0, 1], not {s.power_a}")
-        self.vocab_size, self.seq_len = s.vocab_size, s.seq_len
-        space = (s.seq_len - 2 * s.num_pairs) // 2
-        self.gap_weights = np.arange(1, space + 1, dtype=np.float64) ** (s.power_a - 1)
+        space = (settings.seq_len - 2 * settings.num_pairs) // 2
+        self.gap_weights = np.arange(1, space + 1, dtype=np.float64) ** (settings.power_a - 1)
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         s = self.settings
@@ -54,7 +53,7 @@ class MQAR(Task):
         query_pos = context + 2 * gaps
         rows = np.arange(n)[:, None]
         x[rows, query_pos] = keys
-        y = np.full((n, L), IGNORE, dtype=np.int64)
+        y = unlabelled(n, L)
         y[rows, query_pos] = values
         if s.random_non_queries:
             filler = rng.integers(0, s.vocab_size, size=(n, L))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import IGNORE, Batch, Task, require, to_batch
+from .base import IGNORE, Batch, Task, even_vocab, to_batch, unlabelled
 
 
 @dataclass
@@ -32,18 +32,17 @@ class NoisySettings(Settings):
 
 class InContextRecall(Task):
     name = "recall"
-    metric = "acc"
     Settings = Settings
+
+    def rules(self, s: Settings):
+        yield even_vocab(s)
+        yield s.seq_len >= 4 and s.seq_len % 2 == 0, f"seq_len must be even and >= 4, not {s.seq_len}"
+        yield 0 <= s.noise_frac < 1, f"noise_frac must be in [0, 1), not {s.noise_frac}"
+        yield s.noise_frac == 0 or s.noise_vocab_size >= 1, "noise needs noise_vocab_size >= 1"
 
     def __init__(self, settings: Settings, seed: int, key: str):
         super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(s.vocab_size >= 4 and s.vocab_size % 2 == 0, where, f"vocab_size must be even and >= 4, not {s.vocab_size}")
-        require(s.seq_len >= 4 and s.seq_len % 2 == 0, where, f"seq_len must be even and >= 4, not {s.seq_len}")
-        require(0 <= s.noise_frac < 1, where, f"noise_frac must be in [0, 1), not {s.noise_frac}")
-        require(s.noise_frac == 0 or s.noise_vocab_size >= 1, where, "noise needs noise_vocab_size >= 1")
-        self.vocab_size = s.vocab_size + (s.noise_vocab_size if s.noise_frac > 0 else 0)
-        self.seq_len = s.seq_len
+        self.vocab_size += settings.noise_vocab_size if settings.noise_frac > 0 else 0   # noise tokens above the pairs'
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         s = self.settings
@@ -62,7 +61,7 @@ class InContextRecall(Task):
         if noise.any():
             noise_tokens = rng.integers(s.vocab_size, s.vocab_size + s.noise_vocab_size, size=(n, s.seq_len))
             x = np.where(np.repeat(noise, 2, axis=1), noise_tokens, x)
-        y = np.full((n, s.seq_len), IGNORE, dtype=np.int64)
+        y = unlabelled(n, s.seq_len)
         y[:, 0::2] = np.where(labelled, values, IGNORE)   # label sits on the key: predict the value after it
         return to_batch(x, y)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import IGNORE, Batch, Task, distinct_per_row, require, to_batch
+from .base import Batch, Task, distinct_per_row, to_batch, unlabelled
 
 
 @dataclass
@@ -23,16 +23,12 @@ class Settings:
 
 class SelectiveCopy(Task):
     name = "selective_copy"
-    metric = "acc"
     Settings = Settings
 
-    def __init__(self, settings: Settings, seed: int, key: str):
-        super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(s.vocab_size >= 3, where, f"vocab_size must be >= 3, not {s.vocab_size}")
-        require(1 <= s.num_copy and 2 * s.num_copy <= s.seq_len, where,
-                f"need 1 <= num_copy <= seq_len / 2, got num_copy={s.num_copy}, seq_len={s.seq_len}")
-        self.vocab_size, self.seq_len = s.vocab_size, s.seq_len
+    def rules(self, s: Settings):
+        yield s.vocab_size >= 3, f"vocab_size must be >= 3, not {s.vocab_size}"
+        yield (1 <= s.num_copy and 2 * s.num_copy <= s.seq_len,
+               f"need 1 <= num_copy <= seq_len / 2, got num_copy={s.num_copy}, seq_len={s.seq_len}")
 
     def sample(self, rng: np.random.Generator, n: int) -> Batch:
         s = self.settings
@@ -45,6 +41,6 @@ class SelectiveCopy(Task):
         x[rows, where] = tokens
         x[:, region] = copy
         x[:, region + 1:] = tokens[:, :-1]
-        y = np.full((n, s.seq_len), IGNORE, dtype=np.int64)
+        y = unlabelled(n, s.seq_len)
         y[:, region:] = tokens
         return to_batch(x, y)

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Dict
 
 import numpy as np
-import torch
 
 from ..spec import SpecError
-from .base import Batch, Task, require
+from .base import WindowedLM, require
 
 MANIFEST = "manifest.json"
 TOKENS_SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "tokens.schema.json").read_text())
@@ -58,34 +57,24 @@ def open_split(path: str, manifest: dict, split: str) -> np.memmap:
     return np.memmap(file, dtype=dtype, mode="r")
 
 
-class TokenLM(Task):
+class TokenLM(WindowedLM):
     name = "tokens"
     metric = "loss"
     primary = True   # the source's eval_loss; left out of the benchmark score
     Settings = Settings
 
+    def rules(self, s: Settings):
+        yield bool(s.path), "path (a prepared token directory) is required"
+        yield s.seq_len >= 2, f"seq_len must be >= 2, not {s.seq_len}"
+
     def __init__(self, settings: Settings, seed: int, key: str):
         super().__init__(settings, seed, key)
-        s, where = settings, f"task {key}"
-        require(bool(s.path), where, "path (a prepared token directory) is required")
-        require(s.seq_len >= 2, where, f"seq_len must be >= 2, not {s.seq_len}")
+        s = settings
         self.manifest = read_manifest(s.path, s.manifest_sha256)
-        self.train_tokens, self.val_tokens = (open_split(s.path, self.manifest, k) for k in ("train", "val"))
-        for split, data in (("train", self.train_tokens), ("val", self.val_tokens)):
-            require(len(data) > s.seq_len + 1, where, f"{split} has {len(data)} tokens: too few for seq_len {s.seq_len}")
-        self.vocab_size, self.seq_len = int(self.manifest["vocab_size"]), s.seq_len
-
-    def windows(self, data: np.memmap, rng: np.random.Generator, n: int) -> Batch:
-        L = self.seq_len
-        starts = rng.integers(0, len(data) - L - 1, size=n)
-        chunk = torch.from_numpy(np.stack([data[s:s + L + 1] for s in starts]).astype(np.int64))
-        return chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
-
-    def sample(self, rng: np.random.Generator, n: int) -> Batch:
-        return self.windows(self.train_tokens, rng, n)
-
-    def sample_eval(self, rng: np.random.Generator, n: int) -> Batch:
-        return self.windows(self.val_tokens, rng, n)
+        self.train_data, self.eval_data = (open_split(s.path, self.manifest, k) for k in ("train", "val"))
+        for split, data in (("train", self.train_data), ("val", self.eval_data)):
+            require(len(data) > s.seq_len + 1, f"task {key}", f"{split} has {len(data)} tokens: too few for seq_len {s.seq_len}")
+        self.vocab_size = int(self.manifest["vocab_size"])
 
     def score(self, metrics: Dict[str, float], prefix: str) -> float:
         return 0.0  # not a benchmark: primary tasks are left out of the score

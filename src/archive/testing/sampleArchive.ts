@@ -2,8 +2,11 @@
  * Test helper: a small archive built through the real API (seed, two children, a rejected grandchild, texts,
  * commits, a note), for the read commands' end-to-end tests. Returns the CLI runner too.
  */
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { afterAll, beforeAll } from "vitest";
 import { PROJECT_ROOT } from "../../paths.ts";
 import { Archive } from "../archive.ts";
 import { syntheticExperiment } from "../fixtures.ts";
@@ -35,4 +38,21 @@ export async function buildSampleArchive(dir: string): Promise<void> {
 
 export function archlab(args: string[], cwd = PROJECT_ROOT) {
   return execa("node", [path.join(PROJECT_ROOT, "bin", "archlab.js"), ...args], { reject: false, cwd });
+}
+
+/**
+ * For one test file: a temp folder made before its tests and removed after them, with the sample archive built
+ * in it (at `<dir>/<sub>` when sub is given). Read `dir` and `archive` inside tests, not at module scope.
+ */
+export function useSampleArchive(prefix: string, sub = ""): { readonly dir: string; readonly archive: string } {
+  let dir = "";
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `archlab-${prefix}-`));
+    await buildSampleArchive(path.join(dir, sub));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return {
+    get dir() { return dir; },
+    get archive() { return path.join(dir, sub); },
+  };
 }
