@@ -113,6 +113,12 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     return /JobState=(\S+)/.exec(out.stdout)?.[1];
   }
 
+  /** The state a cancelled or finished job settles in: slurmd reports COMPLETING while it reaps the job's steps. */
+  const settledState = (id: string) => until(`job ${id} to leave COMPLETING`, async () => {
+    const state = await stateOf(id);
+    return state === "COMPLETING" ? undefined : state;
+  }, 30_000);
+
   const proxyOnSlurm = (name: string, budget: string, extra: string[] = []) => {
     const file = path.join(tmp, `${name}.yaml`);
     fs.writeFileSync(file, [
@@ -146,11 +152,7 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
     campaign.kill("SIGTERM");
     const out = await campaign;
     expect(out.exitCode, String(out.stderr)).toBe(143);
-    const settled = await until("the job to leave COMPLETING", async () => {
-      const state = await stateOf(inFlight.id);
-      return state === "COMPLETING" ? undefined : state;
-    }, 30_000);
-    expect(settled).toBe("CANCELLED");
+    expect(await settledState(inFlight.id)).toBe("CANCELLED");
     expect(await running()).toEqual([]);
 
     const exps = await experimentsIn(archiveDir);
@@ -178,7 +180,7 @@ describe.skipIf(unavailable !== null)("archlab run on Slurm", () => {
       const outcome = await run;
       expect(outcome.stopReason).toBe("reached 1 h");
       expect(outcome.interrupted).toEqual(["e000001"]);
-      expect(await stateOf(job.id)).toBe("CANCELLED");
+      expect(await settledState(job.id)).toBe("CANCELLED");
       const [exp] = await experimentsIn(path.join(tmp, "timed"));
       expect(exp!.jobs!.find((j) => j.jobId === job.id)).toMatchObject({ state: "CANCELLED", reason: "archlab: reached 1 h: scancel" });
       expect(TERMINAL_STATUSES).not.toContain(exp!.status);

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness.spec import SpecError, parse_spec
-from harness.tasks import TASKS, make_source
+from harness.tasks import TASKS, make_source, proxy_preset
 from harness.tasks.base import IGNORE, Tally, stream
 
 
@@ -302,6 +302,22 @@ def test_summary_score_is_the_weighted_mean_of_task_scores():
     out = src.summary({"mqar/acc": 0.8, "mqar/loss": 1.0, "lm/bpb": 2.0, "lm/loss": 3.0})
     assert out["score"] == pytest.approx((3 * 0.8 + 1 * (1 - 2.0 / 8)) / 4)
     assert out["eval_loss"] == pytest.approx(2.0)
+
+
+def test_a_primary_task_is_the_loss_and_leaves_the_score():
+    metrics = {"mqar/acc": 0.8, "mqar/loss": 1.0, "memorize/acc": 0.4, "memorize/loss": 8.0, "lm/bpb": 2.0, "lm/loss": 3.0}
+    src = source([{"name": "mqar"}, {"name": "memorize"}, {"name": "lm", "max_bytes": 100_000, "primary": True}])
+    out = src.summary(metrics)
+    assert out["eval_loss"] == pytest.approx(3.0)                  # L: the byte LM's held-out loss alone
+    assert out["score"] == pytest.approx((0.8 + 0.4) / 2)          # B: the benchmarks, without the LM's term
+    with pytest.raises(SpecError, match=r"data.tasks\[0\].primary must be bool"):
+        source([{"name": "lm", "max_bytes": 100_000, "primary": 1}])
+
+
+def test_the_proxy_presets_measure_L_on_their_byte_lm():
+    for name in ("tiny", "quick", "full"):
+        lm = [t for t in proxy_preset(name)["data"]["tasks"] if t["name"] == "lm"]
+        assert [t.get("primary") for t in lm] == [True], name
 
 
 def test_every_registered_task_is_covered():

@@ -3,8 +3,9 @@
 `make_source(spec)` reads spec.data:
 - kind "tasks": data.tasks = [{name, ...settings}], names from TASKS. Besides a task's own settings (see its
   module) every entry takes `id` (metric prefix, default the name; needed when a name repeats), `batch_size`
-  (default train.batch_size), `share` (training steps per round, default 1), `weight` (in the score, default 1)
-  and `eval_batches` (default data.eval_batches).
+  (default train.batch_size), `share` (training steps per round, default 1), `weight` (in the score, default 1),
+  `eval_batches` (default data.eval_batches) and `primary` (its held-out loss is the source's eval_loss, see
+  below; default: the LM stage's "tokens" task is, every other task is not).
 - kind "corpus": one byte-level LM task on data.corpus (default: the Python standard library's sources),
   with train.seq_len and train.batch_size.
 
@@ -16,14 +17,17 @@ or "<id>/bpb" for the LM, and "<id>/loss" (mean cross-entropy in nats over label
 summary() adds:
 - "score" = Σ_i w_i·s_i / Σ_i w_i over tasks, with s_i = accuracy for recall/copy/memorisation tasks and
   s_i = clip(1 − bpb/8, 0, 1) for the LM (the fraction of a uniform byte's 8 bits saved). Higher is better, in [0, 1].
-- "eval_loss" = the unweighted mean of the tasks' "<id>/loss": the proxy stage's comparable final loss (the last
-  training step's loss belongs to whichever task trained last). With a primary task (the LM stage's "tokens",
-  tasks/tokens.py) it is that task's held-out loss instead, the score leaves it out (score = the recall
-  benchmarks, B) and "<id>/ppl" is added.
+- "eval_loss" = the held-out loss of the primary tasks (fitness's `L`), and the score leaves them out (score =
+  the benchmarks, `B`): the LM stage's "tokens" task, and the proxy presets' byte-level "lm" task, so that `L` is
+  a held-out language-model loss at every rung (measured: the proxy's mean task loss ordered 9 layers the way
+  `lm-cpu` does in 17 of 36 pairs, its byte-LM loss in 32; README, Benchmarks, fidelity). A mix without a
+  primary task (a custom stage) falls back to the unweighted mean of the tasks' "<id>/loss" (the last training
+  step's loss belongs to whichever task trained last). Primary tasks may add metrics ("<id>/ppl").
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +58,10 @@ class EntrySettings:
     share: int = 1
     weight: float = 1.0
     eval_batches: int = 0
+    primary: bool = False
 
 
-COMMON = ("id", "batch_size", "share", "weight", "eval_batches")
+COMMON = tuple(f.name for f in dataclasses.fields(EntrySettings))
 
 
 @dataclass
@@ -68,6 +73,7 @@ class Entry:
     share: int
     weight: float
     eval_batches: int
+    primary: bool
 
 
 class ProxySource:
@@ -105,7 +111,7 @@ class ProxySource:
         return sum(self.entry_at(step).batch_size * self.entry_at(step).task.seq_len for step in range(steps))
 
     def summary(self, metrics: Dict[str, float]) -> Dict[str, float]:
-        primary = [e for e in self.entries if getattr(e.task, "primary", False)]
+        primary = [e for e in self.entries if e.primary]
         benches = [e for e in self.entries if e not in primary]
         total = sum(e.weight for e in benches)
         score = sum(e.weight * e.task.score(metrics, e.id) for e in benches) / total if total > 0 else 0.0
@@ -145,7 +151,8 @@ def make_source(spec: RunSpec) -> ProxySource:
             raise SpecError(f"{where}: share must be >= 1; weight, batch_size and eval_batches >= 0")
         task = cls(own, spec.seed, entry_id, d.corpus) if cls is ByteLM else cls(own, spec.seed, entry_id)
         entries.append(Entry(entry_id, task, offset, common.batch_size or t.batch_size, common.share,
-                             common.weight, common.eval_batches or d.eval_batches))
+                             common.weight, common.eval_batches or d.eval_batches,
+                             common.primary or getattr(task, "primary", False)))
         offset += task.vocab_size
     return ProxySource(entries, spec.seed)
 

@@ -113,6 +113,11 @@ class Task:
         """This task's term of the summary score, in [0, 1]."""
         return metrics[f"{prefix}/acc"]
 
+    @staticmethod
+    def extra_metrics(metrics: Dict[str, float], prefix: str) -> Dict[str, float]:
+        """Metrics a primary task adds to the summary (the LM's perplexity)."""
+        return {}
+
 
 class WindowedLM(Task):
     """Next-token prediction over a train and a held-out array of token ids: windows at seeded random offsets
