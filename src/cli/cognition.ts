@@ -46,7 +46,7 @@ export function registerCognition(program: Command): void {
     .action(async (dir: string, opts: ImportOptions) => {
       readSources(dir); // bad input fails here, before the archive is created or locked
       const llm = opts.embed ? await embeddings() : null;
-      const client = llm?.embeddingsClient(opts.embeddingModel) ?? null;
+      const client = llm ? await llm.embeddingsClient(opts.embeddingModel) : null;
       const report = await withArchive(opts.archive, { mode: "write" }, async () => {
         const imported = importCognition(dir, opts.archive);
         const embedded = llm && client ? await llm.embeddingRequest(embedCognition(opts.archive, client, opts.embeddingModel), opts.embeddingModel) : null;
@@ -76,7 +76,7 @@ export function registerCognition(program: Command): void {
       const base = CognitionBase.require(opts.archive);
       const llm = opts.embeddings ? await embeddings() : null;
       const hits = llm
-        ? await llm.embeddingRequest(base.searchByEmbedding(query, llm.embeddingsClient(opts.embeddingModel), opts.embeddingModel, k), opts.embeddingModel)
+        ? await llm.embeddingRequest(base.searchByEmbedding(query, await llm.embeddingsClient(opts.embeddingModel), opts.embeddingModel, k), opts.embeddingModel)
         : base.search(query, k);
       if (opts.json) {
         writeOut(JSON.stringify(hits.map(({ entry, score }) => ({ ...entry, score })), null, 2));

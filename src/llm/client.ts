@@ -8,7 +8,7 @@
  * Every request is metered (tokens from the reply's usage metadata, dollars from the price table), reported
  * through `onUsage`, added to the budget, and logged as one JSON line in the caller's agent log.
  */
-import { HumanMessage, SystemMessage, type AIMessage, type BaseMessage } from "@langchain/core/messages";
+import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import type { BudgetGuard } from "./budget.ts";
@@ -107,6 +107,7 @@ export class LlmClient {
     const system = systemMessage(role, schemaName, jsonSchema, settings.method);
     const hash = promptHash(`${system}\n\n${prompt}`);
     if (ctx.logFile) keepPrompt(ctx.logFile, hash, `<!-- system -->\n${system}\n\n<!-- user -->\n${prompt}\n`);
+    const { HumanMessage, SystemMessage } = await import("@langchain/core/messages"); // loaded on the first call
     const messages: BaseMessage[] = [new SystemMessage(system), new HumanMessage(prompt)];
     const usage: UsageTotals = { tokensIn: 0, tokensOut: 0, dollars: 0, requests: 0 };
     const base = (attempts: number) => ({ attempts, usage, promptHash: hash });
@@ -116,7 +117,7 @@ export class LlmClient {
     for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
       this.#budget?.check();
       const recorder = recordingFetch();
-      const model = makeChatModel(settings, this.#env, { fetch: recorder.fetch });
+      const model = await makeChatModel(settings, this.#env, { fetch: recorder.fetch });
       const method = { json_schema: "jsonSchema", function_calling: "functionCalling", json_mode: "jsonMode" } as const;
       const runnable = model.withStructuredOutput(jsonSchema, { method: method[settings.method], includeRaw: true, name: schemaName });
       const started = performance.now();

@@ -14,7 +14,7 @@ export function embeddingsConfig(model: string): LlmConfig & { embeddings: NonNu
   return { ...config, embeddings: config.embeddings! };
 }
 
-export function embeddingsClient(model: string, env: Env = process.env) {
+export function embeddingsClient(model: string, env: Env = process.env): ReturnType<typeof makeEmbeddings> {
   return makeEmbeddings(embeddingsConfig(model), env);
 }
 

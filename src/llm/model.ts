@@ -3,8 +3,10 @@
  * environment, temperature, timeout, and HTTP retries with exponential backoff on 429/5xx/timeouts/dropped
  * connections (LangChain's AsyncCaller does the waiting, honouring Retry-After; our policy decides what is
  * retryable). Everything else — bad keys, unknown models, a malformed reply — fails at once.
+ * `@langchain/openai` is imported when the first model is made: loading it takes about a second, which every CLI
+ * command (`archlab ls`, ...) paid before, LLM or not.
  */
-import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
+import type { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { UserError } from "../errors.ts";
 import type { LlmConfig, RoleSettings } from "./config.ts";
 
@@ -68,9 +70,10 @@ export interface ModelOptions {
 }
 
 /** A ChatOpenAI for one role. Throws MissingApiKeyError when the key's variable is unset. */
-export function makeChatModel(settings: RoleSettings, env: Env = process.env, opts: ModelOptions = {}): ChatOpenAI {
+export async function makeChatModel(settings: RoleSettings, env: Env = process.env, opts: ModelOptions = {}): Promise<ChatOpenAI> {
   const apiKey = apiKeyFrom(settings.apiKeyEnv, env);
   const baseURL = baseUrlFrom(settings.baseURL, env);
+  const { ChatOpenAI } = await import("@langchain/openai");
   return new ChatOpenAI({
     model: settings.model,
     apiKey,
@@ -86,13 +89,15 @@ export function makeChatModel(settings: RoleSettings, env: Env = process.env, op
 }
 
 /** Embeddings through the same endpoint and key as the chat models. */
-export function makeEmbeddings(config: Pick<LlmConfig, "base_url" | "api_key_env" | "timeout_s" | "max_retries"> & {
+export async function makeEmbeddings(config: Pick<LlmConfig, "base_url" | "api_key_env" | "timeout_s" | "max_retries"> & {
   embeddings: NonNullable<LlmConfig["embeddings"]>;
-}, env: Env = process.env): OpenAIEmbeddings {
+}, env: Env = process.env): Promise<OpenAIEmbeddings> {
   const baseURL = baseUrlFrom(config.base_url, env);
+  const apiKey = apiKeyFrom(config.api_key_env, env);
+  const { OpenAIEmbeddings } = await import("@langchain/openai");
   return new OpenAIEmbeddings({
     model: config.embeddings.model,
-    apiKey: apiKeyFrom(config.api_key_env, env),
+    apiKey,
     ...(config.embeddings.dimensions !== null && { dimensions: config.embeddings.dimensions }),
     timeout: config.timeout_s * 1000,
     maxRetries: config.max_retries,
