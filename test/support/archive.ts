@@ -1,18 +1,13 @@
 /**
- * Reading an archive in a test's assertions: open read-only, run fn, close, even when fn throws.
+ * Reading an archive in a test's assertions: `withArchive` read-only, its warnings silenced.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Archive } from "../../src/archive/archive.ts";
+import { withArchive, type Archive } from "../../src/archive/archive.ts";
 import type { Experiment } from "../../src/contracts/experiment.ts";
 
-export async function readArchive<T>(dir: string, fn: (archive: Archive) => T | Promise<T>): Promise<T> {
-  const archive = await Archive.open(dir, { mode: "read", warn: () => {} });
-  try {
-    return await fn(archive);
-  } finally {
-    await archive.close();
-  }
+export function readArchive<T>(dir: string, fn: (archive: Archive) => T | Promise<T>): Promise<T> {
+  return withArchive(dir, { mode: "read", warn: () => {} }, fn);
 }
 
 /** The experiments in the archive at dir; none while it has no db.json (a campaign still starting). */

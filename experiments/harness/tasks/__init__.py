@@ -152,7 +152,7 @@ def make_source(spec: RunSpec) -> ProxySource:
         task = cls(own, spec.seed, entry_id, d.corpus) if cls is ByteLM else cls(own, spec.seed, entry_id)
         entries.append(Entry(entry_id, task, offset, common.batch_size or t.batch_size, common.share,
                              common.weight, common.eval_batches or d.eval_batches,
-                             common.primary or getattr(task, "primary", False)))
+                             common.primary or task.primary))
         offset += task.vocab_size
     return ProxySource(entries, spec.seed)
 

@@ -89,6 +89,7 @@ class Task:
 
     name = "task"
     metric = "acc"
+    primary = False   # a task whose held-out loss is the source's eval_loss by default (the LM stage's tokens)
     Settings: type = object
 
     def __init__(self, settings, seed: int, key: str):
