@@ -38,6 +38,7 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     parallel: Number(flag("--yield-parallel") ?? YIELD_BENCH_DEFAULTS.parallel),
     archive: flag("--yield-archive"),
     lmSeeds: Number(flag("--yield-lm-seeds") ?? YIELD_BENCH_DEFAULTS.lmSeeds),
+    lmFloorSeeds: Number(flag("--yield-lm-floor-seeds") ?? YIELD_BENCH_DEFAULTS.lmFloorSeeds),
   }),
   fidelity: () => benchFidelity({
     proxyPreset: (flag("--fidelity-proxy-preset") ?? FIDELITY_DEFAULTS.proxyPreset) as ProxyPreset,

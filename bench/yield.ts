@@ -4,7 +4,7 @@
 // leaderboard reads; and beyond the noise band, what campaigns confirm), how many of each hold, and the best
 // confirmed paired improvement. Then the next rung: every confirmed winner and the baseline train on the lm rung
 // (lm-cpu) on the same seeds, and the share that stays better is reported. `--yield-preset tiny|quick|full
-// --yield-budget N --yield-seeds N --yield-parallel N --yield-lm-seeds N` change the scale; `--yield-archive DIR`
+// --yield-budget N --yield-seeds N --yield-parallel N --yield-lm-seeds N --yield-lm-floor-seeds N` change the scale; `--yield-archive DIR`
 // takes an archive an earlier run left (a stopped one too): no new campaign, and confirmations already recorded
 // there are reused.
 import fs from "node:fs";
@@ -37,9 +37,11 @@ export interface YieldBenchOptions {
   /** The next rung for the confirmed winners and the baseline (0 seeds: skip it). */
   lmPreset?: LmPreset;
   lmSeeds?: number;
+  /** Seeds the baseline trains on at the lm rung (at least lmSeeds): their spread is that rung's noise floor. */
+  lmFloorSeeds?: number;
 }
 
-export const YIELD_BENCH_DEFAULTS: YieldBenchOptions = { preset: "quick", budget: 30, seeds: 3, parallel: 1, lmPreset: "lm-cpu", lmSeeds: 1 };
+export const YIELD_BENCH_DEFAULTS: YieldBenchOptions = { preset: "quick", budget: 30, seeds: 3, parallel: 1, lmPreset: "lm-cpu", lmSeeds: 1, lmFloorSeeds: 3 };
 
 /** The baseline's own fitness under the candidate's formula and inputs (0 for the noise formula). */
 function baselineFitness(e: Experiment, config: CampaignConfig): number {
@@ -56,7 +58,7 @@ async function pool<T>(items: readonly T[], parallel: number, job: (item: T) => 
 }
 
 export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS): Promise<string> {
-  const { preset, budget, seeds, parallel = 1, lmPreset = "lm-cpu", lmSeeds = 1 } = opts;
+  const { preset, budget, seeds, parallel = 1, lmPreset = "lm-cpu", lmSeeds = 1, lmFloorSeeds = 3 } = opts;
   const dir = opts.archive ?? fs.mkdtempSync(path.join(os.tmpdir(), "archlab-bench-yield-"));
   let campaignLine = `existing archive ${dir} (no new campaign)`;
   if (!opts.archive) {
@@ -118,40 +120,54 @@ export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS)
       const d = c.metrics.filter((m) => c.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${signed(m.mean)}${m.std === null ? "" : `±${m.std.toFixed(4)}`}`).join(", ");
       lines.push(`  ${e.id} ${e.name.padEnd(34)} fitness ${e.fitness!.value.toFixed(2)} ±${e.fitness!.band?.toFixed(2) ?? "-"}${beyond.has(e.id) ? " (beyond band)" : ""}: ${c.verdict} (${d || c.failure})`);
     }
-    if (lmSeeds > 0) lines.push("", ...(await nextRung(archive, config, heldAbove, lmPreset, lmSeeds, parallel)));
+    if (lmSeeds > 0) lines.push("", ...(await nextRung(archive, config, heldAbove, lmPreset, lmSeeds, Math.max(lmSeeds, lmFloorSeeds), parallel)));
   } finally {
     await archive.close();
   }
   return lines.join("\n");
 }
 
-/** Issue 14: of the confirmed proxy winners, the share whose lm-rung held-out loss stays below the baseline's. */
-async function nextRung(archive: Archive, config: CampaignConfig, ids: readonly string[], lmPreset: LmPreset, lmSeeds: number, parallel: number): Promise<string[]> {
+/**
+ * Issue 14: of the confirmed proxy winners, the share whose lm-rung held-out loss stays below the baseline's
+ * beyond that rung's noise: candidates train on `lmSeeds` seeds, the baseline on `floorSeeds` (its spread is the
+ * floor), and a candidate stays better only when its paired difference on the shared seeds clears the band.
+ */
+async function nextRung(
+  archive: Archive, config: CampaignConfig, ids: readonly string[], lmPreset: LmPreset, lmSeeds: number, floorSeeds: number, parallel: number,
+): Promise<string[]> {
   if (ids.length === 0) return [`${lmPreset}: no confirmed winner to train`];
-  const seeds = Array.from({ length: lmSeeds }, (_, i) => i);
+  const seedsOf = (n: number) => Array.from({ length: n }, (_, i) => i);
   const layers = [
-    { id: "baseline", path: path.resolve(PROJECT_ROOT, config.baseline.path), className: config.baseline.class_name },
-    ...ids.map((id) => ({ id, path: archive.codePath(archive.requireExperiment(id).codeHash!), className: "DeltaNet" })),
+    { id: "baseline", path: path.resolve(PROJECT_ROOT, config.baseline.path), className: config.baseline.class_name, seeds: seedsOf(floorSeeds) },
+    ...ids.map((id) => ({ id, path: archive.codePath(archive.requireExperiment(id).codeHash!), className: "DeltaNet", seeds: seedsOf(lmSeeds) })),
   ];
   const results = new Map<string, Awaited<ReturnType<typeof trainCached>>[]>();
   const started = performance.now();
-  await pool(layers.flatMap((l) => seeds.map((seed) => ({ l, seed }))), parallel, async ({ l, seed }) => {
+  await pool(layers.flatMap((l) => l.seeds.map((seed) => ({ l, seed }))), parallel, async ({ l, seed }) => {
     const r = await trainCached({ stage: "lm", layerPath: l.path, className: l.className, seed, lm: { preset: lmPreset } });
     results.set(l.id, [...(results.get(l.id) ?? []), r].sort((a, b) => a.env.seed - b.env.seed));
   });
   const base = results.get("baseline")!;
   if (base.some((r) => r.status !== "ok")) return [`${lmPreset}: the baseline did not train (${base.map((r) => r.status).join(", ")})`];
-  const lines = [`${lmPreset} rung, seeds ${seeds.join(",")}, against the baseline on the same seeds (${((performance.now() - started) / 1000).toFixed(0)} s, runs cached in runs/bench/cache):`];
+  const floor = floorOfRuns(base);
+  const baseLoss = base.map((r) => r.metrics["tokens/loss"] as number);
+  const lines = [
+    `${lmPreset} rung: candidates on seeds ${seedsOf(lmSeeds).join(",")}, the baseline on seeds ${seedsOf(floorSeeds).join(",")} ` +
+      `(loss ${baseLoss.map((v) => v.toFixed(4)).join("/")}, noise floor ${floor?.metrics["tokens/loss"]?.std.toFixed(4) ?? "unknown"}); ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s, runs cached in runs/bench/cache:`,
+  ];
+  let lower = 0;
   let stays = 0;
   for (const id of ids) {
     const mine = results.get(id)!;
     if (mine.some((r) => r.status !== "ok")) { lines.push(`  ${id}: ${mine.map((r) => r.status).join(", ")} on ${lmPreset}`); continue; }
-    const loss = compareToBaseline(mine, base, floorOfRuns(base)).find((m) => m.metric === "tokens/loss")!;
-    const better = loss.difference.mean < 0 && (seeds.length === 1 || loss.verdict === "better");
+    const loss = compareToBaseline(mine, base, floor).find((m) => m.metric === "tokens/loss")!;
+    if (loss.difference.mean < 0) lower++;
+    const better = loss.verdict === "better";
     if (better) stays++;
-    lines.push(`  ${id}: ${lmPreset} loss ${mine.map((r) => (r.metrics["tokens/loss"] as number).toFixed(4)).join("/")} vs baseline ${base.map((r) => (r.metrics["tokens/loss"] as number).toFixed(4)).join("/")}: ` +
-      `${signed(loss.difference.mean)}${seeds.length > 1 ? ` (${loss.verdict})` : " (one seed: lower or not)"}${better ? " -> stays better" : ""}`);
+    lines.push(`  ${id}: ${lmPreset} loss ${mine.map((r) => (r.metrics["tokens/loss"] as number).toFixed(4)).join("/")}: ` +
+      `${signed(loss.difference.mean)} vs the baseline on the same seed(s), band ±${loss.band?.toFixed(4) ?? "-"} (${loss.verdict})${better ? " -> stays better" : ""}`);
   }
-  lines.push(`confirmed proxy winners that stay better on ${lmPreset}: ${stays} of ${ids.length} (target >= 50%; ASI-Arch about 26%)`);
+  lines.push(`confirmed proxy winners with a lower ${lmPreset} loss: ${lower} of ${ids.length}; beyond the rung's noise band: ${stays} of ${ids.length} (target >= 50%; ASI-Arch about 26%)`);
   return lines;
 }
