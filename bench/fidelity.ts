@@ -5,7 +5,9 @@
 // Spearman's rho and the pairwise ranking agreement between the proxy's score (and its eval loss) and lm-cpu's
 // held-out loss. Each layer's row is written to the JSON file as soon as it is measured, so a stopped run keeps
 // what it measured and `--fidelity-resume FILE[,FILE...]` continues it (rows for the same code, presets and seed
-// are kept; runs that finished are also reused from runs/bench/cache).
+// are kept; runs that finished are also reused from runs/bench/cache). Then the campaign's own fitness: the
+// DeltaNet baseline's proxy on `--fidelity-floor-seeds N` seeds gives the noise floor and the baseline means,
+// and every layer's fitness (the default noise-scaled formula, as a campaign computes it) is ranked the same way.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -13,6 +15,7 @@ import path from "node:path";
 import PQueue from "p-queue";
 import { pairwiseAgreement, spearman } from "../src/analyst/ranking.ts";
 import { higherIsBetter } from "../src/analyst/verdicts.ts";
+import { computeFitness, fitnessInputs, FitnessConfig } from "../src/analyst/fitness.ts";
 import { Archive } from "../src/archive/archive.ts";
 import { SEED_GENOMES, genomeKey, genomeName } from "../src/contracts/genome.ts";
 import type { RunResult } from "../src/contracts/result.ts";
@@ -23,7 +26,7 @@ import { mutate } from "../src/researcher/operators.ts";
 import { seededRng } from "../src/researcher/rng.ts";
 import { runHarness } from "../src/runner/harness.ts";
 import { stageSpec, type LmPreset, type ProxyPreset, type StageRequest } from "../src/runner/stages.ts";
-import { baselineRuns } from "../src/campaign/baseline.ts";
+import { baselineRuns, combineSeeds } from "../src/campaign/baseline.ts";
 
 /** Where the benches keep finished runs by content (spec minus paths, plus the layer file): `--only yield`'s lm
  * rung and `--only fidelity` train the same layer on the same rung once between them. */
@@ -63,10 +66,12 @@ export interface FidelityOptions {
   resume?: string;
   /** Only these layer names (default: all). */
   layers?: string[];
+  /** Seeds (from `seed` on) of the DeltaNet baseline's proxy: its spread is the fitness's noise floor (0: no fitness row). */
+  floorSeeds: number;
 }
 
 export const FIDELITY_DEFAULTS: FidelityOptions = {
-  proxyPreset: "quick", lmPreset: "lm-cpu", seed: 0, parallel: 1, generated: 3, fromArchive: 4,
+  proxyPreset: "quick", lmPreset: "lm-cpu", seed: 0, parallel: 1, generated: 3, fromArchive: 4, floorSeeds: 3,
   out: path.join("runs", "bench", "fidelity.json"),
 };
 
@@ -105,7 +110,7 @@ function asiArchLayers(dir: string): Layer[] {
 }
 
 /** One-gene mutants of the DeltaNet seed, drawn as the offline proposer draws them (seeded), through codegen. */
-function mutantLayers(n: number, dir: string): Layer[] {
+export function mutantLayers(n: number, dir: string): Layer[] {
   const rng = seededRng(20261201);
   const taken = new Set<string>();
   const layers: Layer[] = [];
@@ -122,7 +127,7 @@ function mutantLayers(n: number, dir: string): Layer[] {
   return layers;
 }
 
-async function archiveLayers(dir: string, n: number): Promise<Layer[]> {
+export async function archiveLayers(dir: string, n: number): Promise<Layer[]> {
   const archive = await Archive.open(dir, { mode: "read" });
   try {
     const rank = (e: ReturnType<Archive["experiments"]>[number]) => (e.confirmations?.some((c) => c.verdict === "confirmed better") ? 1 : 0);
@@ -155,16 +160,25 @@ async function measure(layer: Layer, key: string, sha: string, opts: FidelityOpt
   };
 }
 
-/** The table's rank statistics: the proxy's score and its eval loss against lm-cpu's held-out loss. */
-export function fidelityStats(rows: readonly FidelityRow[]) {
+/**
+ * The table's rank statistics: the proxy's score and its eval loss against lm-cpu's held-out loss, each metric
+ * alone, and (given the baseline's combined proxy metrics, combineSeeds) the campaign's fitness.
+ */
+export function fidelityStats(rows: readonly FidelityRow[], baseline: Record<string, number> | null = null, fitness = FitnessConfig.parse({})) {
   const ok = rows.filter((r) => r.proxy.status === "ok" && r.lm.status === "ok" && r.proxy.score !== null && r.proxy.evalLoss !== null && r.lm.loss !== null);
   const negLm = ok.map((r) => -r.lm.loss!);
   const by = (x: number[]) => ({ spearman: spearman(x, negLm), pairwise: pairwiseAgreement(x, negLm) });
   // Each proxy metric alone (per task, the LM's bits per byte...): which part of the proxy carries the ranking.
   const names = ok.length ? Object.keys(ok[0]!.proxy.metrics ?? {}).filter((m) => ok.every((r) => r.proxy.metrics?.[m] !== undefined)) : [];
   const byMetric = Object.fromEntries(names.map((m) => [m, by(ok.map((r) => (higherIsBetter(m) ? 1 : -1) * r.proxy.metrics![m]!))]));
-  return { layers: ok.length, score: by(ok.map((r) => r.proxy.score!)), evalLoss: by(ok.map((r) => -r.proxy.evalLoss!)), byMetric };
+  const fitnessOf = (r: FidelityRow) => computeFitness(fitnessInputs({ eval_loss: r.proxy.evalLoss!, score: r.proxy.score! }, baseline, null, 1), fitness)?.value ?? null;
+  const values = baseline ? ok.map(fitnessOf) : [];
+  const fitnessRank = values.length && values.every((v) => v !== null) ? by(values as number[]) : null;
+  return { layers: ok.length, score: by(ok.map((r) => r.proxy.score!)), evalLoss: by(ok.map((r) => -r.proxy.evalLoss!)), byMetric, fitness: fitnessRank };
 }
+
+/** The benchmark weights the fidelity bench also ranks by (the loss's weight 1). */
+const BENCHMARK_WEIGHTS = [0, 0.1, 0.25, 0.5, 1];
 
 const f = (v: number | null, d = 4) => (v === null ? "-" : v.toFixed(d));
 
@@ -185,12 +199,13 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
     for (const row of (JSON.parse(fs.readFileSync(file, "utf8")) as { rows: FidelityRow[] }).rows) previous.set(row.key, row);
   }
   const rows: FidelityRow[] = [];
+  let floor: Record<string, number> | null = null;
   const started = performance.now();
   const write = () => {
     fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
     const { out: _out, resume: _resume, ...settings } = opts;
     fs.writeFileSync(opts.out, JSON.stringify({ at: new Date().toISOString(), machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}`,
-      settings, wallS: (performance.now() - started) / 1000, rows, stats: fidelityStats(rows) }, null, 2) + "\n");
+      settings, wallS: (performance.now() - started) / 1000, rows, baseline: floor, stats: fidelityStats(rows, floor) }, null, 2) + "\n");
   };
   const queue = new PQueue({ concurrency: opts.parallel });
   for (const layer of layers) {
@@ -203,11 +218,19 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
     });
   }
   await queue.onIdle();
+  // The noise floor a campaign would measure: the baseline's proxy on floorSeeds seeds (the table's seed first).
+  const base = baselineLayers().find((l) => l.name === "delta_net")!;
+  const floorRuns = await Promise.all(Array.from({ length: opts.floorSeeds }, (_, i) => queue.add(() =>
+    trainCached({ stage: "proxy", layerPath: base.path, className: base.className, seed: opts.seed + i, proxy: { preset: opts.proxyPreset, corpus: null } }))));
+  const okFloor = floorRuns.filter((r): r is RunResult => r?.status === "ok");
+  const baseline = okFloor.length >= 2 ? combineSeeds(okFloor) : null;
+  if (opts.floorSeeds > 0 && !baseline) notes.push(`no fitness row: ${okFloor.length} of ${opts.floorSeeds} baseline seed(s) trained`);
+  floor = baseline;
   write();
 
   const order = new Map(layers.map((l, i) => [l.name, i]));
   rows.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
-  const stats = fidelityStats(rows);
+  const stats = fidelityStats(rows, floor);
   const pct = (s: number | null) => (s === null ? "-" : `${(100 * s).toFixed(0)}%`);
   const lines = [
     `proxy preset ${opts.proxyPreset} vs ${opts.lmPreset}, seed ${opts.seed}, ${opts.parallel} run(s) at a time; ${((performance.now() - started) / 1000).toFixed(0)} s; rows in ${opts.out}`,
@@ -219,6 +242,14 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
     `${stats.layers} layers with both results (${stats.score.pairwise.pairs} pairs ordered by ${opts.lmPreset}):`,
     `  proxy score     vs ${opts.lmPreset} loss: Spearman rho ${f(stats.score.spearman, 3)}, pairwise agreement ${pct(stats.score.pairwise.share)} (${stats.score.pairwise.agree} agree, ${stats.score.pairwise.tied} tied)`,
     `  proxy eval loss vs ${opts.lmPreset} loss: Spearman rho ${f(stats.evalLoss.spearman, 3)}, pairwise agreement ${pct(stats.evalLoss.pairwise.share)} (${stats.evalLoss.pairwise.agree} agree, ${stats.evalLoss.pairwise.tied} tied)`,
+    ...(stats.fitness && floor
+      ? [`  campaign fitness vs ${opts.lmPreset} loss: Spearman rho ${f(stats.fitness.spearman, 3)}, pairwise agreement ${pct(stats.fitness.pairwise.share)} ` +
+          `(the default formula; the baseline's proxy over seeds ${opts.seed}..${opts.seed + opts.floorSeeds - 1}: eval loss ${f(floor.eval_loss!)} ± ${f(floor["eval_loss:std"] ?? null)}, score ${f(floor.score!)} ± ${f(floor["score:std"] ?? null)})`,
+        "    the same noise formula at other benchmark weights (loss weight 1): " + BENCHMARK_WEIGHTS.map((w) => {
+          const st = fidelityStats(rows, floor, FitnessConfig.parse({ weights: { benchmark: w } })).fitness;
+          return `${w}: ${pct(st?.pairwise.share ?? null)}`;
+        }).join(", ") + `; ASI-Arch's formula: ${pct(fidelityStats(rows, floor, FitnessConfig.parse({ kind: "asi-arch" })).fitness?.pairwise.share ?? null)}`]
+      : []),
     "  target (the literature's bar between a small and a large rung): >= 80% pairwise agreement",
     "  each proxy metric alone:",
     ...Object.entries(stats.byMetric).map(([m, st]) => `    ${m.padEnd(20)} rho ${f(st.spearman, 3)}, pairwise ${pct(st.pairwise.share)}`),

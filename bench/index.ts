@@ -51,6 +51,7 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     out: flag("--fidelity-out") ?? FIDELITY_DEFAULTS.out,
     resume: flag("--fidelity-resume"),
     layers: flag("--fidelity-layers")?.split(","),
+    floorSeeds: Number(flag("--fidelity-floor-seeds") ?? FIDELITY_DEFAULTS.floorSeeds),
   }),
 };
 

@@ -7,7 +7,9 @@ Explore size by default (DESIGN §4): 8 layers, d=256, 8 heads, L=2048, batch 16
 AdamW, the harness's own LM (model.py). Rows: SDPA attention (the reference), then DeltaNet and Gated DeltaNet
 with fla's kernels (only where archlab_ops' self-check passes on this GPU; otherwise the row says why), the
 chunked PyTorch form under torch.compile, and the chunked form eager. Each row's tokens/s is also given as a
-fraction of SDPA's (issue target for the DeltaNet family: >= 0.40). Exits 0 with one line when CUDA is absent.
+fraction of SDPA's (issue target for the DeltaNet family: >= 0.40). `--candidate FILE[:CLASS]` (repeatable) adds
+a row for any layer file, e.g. a campaign's generated candidates, on the backend a campaign's run would pick
+(`auto`); `npm run bench:gpu` passes two (bench/gpu.ts). Exits 0 with one line when CUDA is absent.
 `--smoke --device cpu` runs the whole script at a tiny size, to check it without a GPU.
 """
 from __future__ import annotations
@@ -112,7 +114,7 @@ def run_row(label: str, file: str, class_name: str, op: Optional[str], backend: 
         why = fla_verdict(op, device, args.hidden // args.heads)
         if why:
             return {**row, "skipped": why}
-    os.environ[ENV_BACKEND] = {"fla": "fla", "sdpa": "auto"}.get(backend, "chunk")
+    os.environ[ENV_BACKEND] = {"fla": "fla", "sdpa": "auto", "auto": "auto"}.get(backend, "chunk")
     os.environ[ENV_COMPILE] = "0" if backend == "chunk (eager)" else "1"
     try:
         return {**row, **measure(load_layer_class(str(LAYERS / file), class_name), args, device)}
@@ -135,6 +137,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (torch.compile happens here)")
     parser.add_argument("--smoke", action="store_true", help=f"tiny sizes: {SMOKE}")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--candidate", action="append", default=[], metavar="FILE[:CLASS]",
+                        help="a layer file to add as a row (class DeltaNet unless given), on the auto backend")
     args = parser.parse_args(argv)
     if args.smoke:
         for name, value in SMOKE.items():
@@ -152,8 +156,15 @@ def main(argv: List[str]) -> int:
         fla_version = getattr(fla, "__version__", "installed")
     except Exception:
         fla_version = "not installed"
+    candidates = []
+    for item in args.candidate:
+        file, _, cls = item.partition(":")
+        if not Path(file).is_file():
+            print(f"bench_gpu: --candidate {file}: no such file")
+            return 2
+        candidates.append((Path(file).stem[:30], str(Path(file).resolve()), cls or "DeltaNet", None, ["auto"]))
     rows = [run_row(label, file, cls, op, backend, args, device)
-            for label, file, cls, op, backends in ROWS for backend in backends]
+            for label, file, cls, op, backends in ROWS + candidates for backend in backends]
     sdpa = next((r.get("tokens_per_s") for r in rows if r["backend"] == "sdpa"), None)
     for r in rows:
         if sdpa and r.get("tokens_per_s"):
@@ -169,15 +180,16 @@ def main(argv: List[str]) -> int:
     print(f"{gpu} · torch {torch.__version__} · fla {fla_version} · bf16 autocast · {s['layers']} layers, "
           f"d={s['hidden']}, {s['heads']} heads, L={s['seq_len']}, batch {s['batch']}, vocab {s['vocab']} · "
           f"{args.steps} timed steps after {args.warmup} warm-up")
-    print(f"{'layer':<14} {'backend':<17} {'tokens/s':>11} {'vs SDPA':>8} {'step ms':>8} {'peak GiB':>9} "
+    w = max(14, *(len(r["layer"]) for r in rows))
+    print(f"{'layer':<{w}} {'backend':<17} {'tokens/s':>11} {'vs SDPA':>8} {'step ms':>8} {'peak GiB':>9} "
           f"{'warm-up s':>10}")
     for r in rows:
         if "tokens_per_s" not in r:
-            print(f"{r['layer']:<14} {r['backend']:<17} {'-':>11} {'-':>8}   {r.get('skipped') or r.get('error')}")
+            print(f"{r['layer']:<{w}} {r['backend']:<17} {'-':>11} {'-':>8}   {r.get('skipped') or r.get('error')}")
             continue
         vs = f"{r['vs_sdpa']:.2f}" if "vs_sdpa" in r else "-"
         peak = f"{r['peak_gib']:.1f}" if "peak_gib" in r else "-"
-        print(f"{r['layer']:<14} {r['backend']:<17} {r['tokens_per_s']:>11,.0f} {vs:>8} {r['step_ms']:>8.1f} "
+        print(f"{r['layer']:<{w}} {r['backend']:<17} {r['tokens_per_s']:>11,.0f} {vs:>8} {r['step_ms']:>8.1f} "
               f"{peak:>9} {r['warmup_s']:>10.1f}")
     return 0
 

@@ -20,12 +20,13 @@ class RandomTokens:
 
     name = "random"
 
-    def __init__(self, vocab_size: int, seq_len: int, batch_size: int, seed: int, eval_batches: int = 2):
+    def __init__(self, vocab_size: int, seq_len: int, batch_size: int, seed: int, eval_batches: int = 2, eval_seed: int = 0):
         self.vocab_size, self.seq_len, self.batch_size = vocab_size, seq_len, batch_size
-        self.seed, self.eval_batches = seed, eval_batches
+        self.seed, self.eval_batches, self.eval_seed = seed, eval_batches, eval_seed
 
     def _sample(self, stream: int, index: int) -> Batch:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + stream * 7919 + index)
+        seed = self.eval_seed if stream == 1 else self.seed
+        g = torch.Generator().manual_seed(seed * 1_000_003 + stream * 7919 + index)
         tokens = torch.randint(0, self.vocab_size, (self.batch_size, self.seq_len + 1), generator=g)
         return tokens[:, :-1], tokens[:, 1:]
 
@@ -48,6 +49,6 @@ def make_data(spec) -> "RandomTokens":
     """The run spec's data source (a ProxySource for the proxy stage's tasks and corpus, tasks/)."""
     t, d = spec.train, spec.data
     if d.kind == "random":
-        return RandomTokens(spec.model.vocab_size, t.seq_len, t.batch_size, spec.seed, d.eval_batches)
+        return RandomTokens(spec.model.vocab_size, t.seq_len, t.batch_size, spec.seed, d.eval_batches, d.eval_seed)
     from .tasks import make_source
     return make_source(spec)

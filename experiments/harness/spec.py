@@ -88,6 +88,7 @@ class DataSpec:
     tasks: list = _factory("data", "tasks")                     # [{name, ...task settings}] for kind=tasks
     corpus: Optional[str] = _default("data", "corpus")          # a text file or folder for kind=corpus
     eval_batches: int = _default("data", "eval_batches")
+    eval_seed: int = _default("data", "eval_seed")              # held-out batches' seed, the same for every run seed
 
 
 @dataclass

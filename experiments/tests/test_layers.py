@@ -4,6 +4,7 @@ same seed -> the same loss curve."""
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 import torch
@@ -138,3 +139,15 @@ def test_gpu_bench_exits_cleanly_without_cuda(capsys):
     assert bench_gpu.main([]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("bench_gpu: CUDA is not available")
+
+
+def test_gpu_bench_smoke_on_cpu_measures_every_row_and_a_candidate_file(capsys):
+    from bench import gpu as bench_gpu
+    candidate = str(LAYERS / "gla.py") + ":GatedLinearAttention"
+    assert bench_gpu.main(["--smoke", "--device", "cpu", "--json", "--candidate", candidate]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {(r["layer"], r["backend"]): r for r in report["rows"]}
+    assert rows[("attention", "sdpa")]["tokens_per_s"] > 0
+    assert rows[("DeltaNet", "chunk (eager)")]["vs_sdpa"] > 0
+    assert rows[("gla", "auto")]["tokens_per_s"] > 0 and "error" not in rows[("gla", "auto")]
+    assert bench_gpu.main(["--smoke", "--device", "cpu", "--candidate", "no/such.py"]) == 2

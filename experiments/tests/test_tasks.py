@@ -213,6 +213,31 @@ def test_batches_are_deterministic_and_seeds_change_every_task():
         assert not torch.equal(xa, a.batch(step + 8)[0])
 
 
+def held_out(src):
+    return [(item.x, item.y) for item in src.eval_items()]
+
+
+def test_every_run_seed_is_scored_on_the_same_held_out_set_which_data_eval_seed_picks():
+    # memorisation's values are the run's own map (drawn from the run seed), so only its keys are shared
+    tasks = [t for t in ALL if t["name"] != "memorize"]
+    a, b, other = source(tasks), source(tasks, seed=7), source(tasks, seed=7, eval_seed=3)
+    assert not torch.equal(a.batch(0)[0], b.batch(0)[0])      # training follows the run seed
+    same, moved = held_out(a), held_out(other)
+    assert len(same) == len(held_out(b)) > 0
+    assert all(torch.equal(x, xb) and torch.equal(y, yb) for (x, y), (xb, yb) in zip(same, held_out(b)))
+    assert not any(torch.equal(x, xo) for (x, _), (xo, _) in zip(same, moved))
+
+
+def test_random_tokens_hold_out_the_same_batches_for_every_run_seed():
+    from harness.data import make_data
+    def data(seed, **d):
+        return make_data(parse_spec({"layer": {"path": "x.py"}, "seed": seed, "data": {"kind": "random", **d}}))
+    a, b, c = data(0), data(5), data(5, eval_seed=1)
+    assert not torch.equal(a.batch(0)[0], b.batch(0)[0])
+    assert all(torch.equal(i.x, j.x) for i, j in zip(a.eval_items(), b.eval_items()))
+    assert not any(torch.equal(i.x, j.x) for i, j in zip(a.eval_items(), c.eval_items()))
+
+
 def test_evaluation_uses_other_examples_than_training():
     src = source([{"name": "mqar"}])
     seen = []
@@ -264,7 +289,7 @@ def oracle(src, wrong_every: int = 0):
     table = {}
     for e in src.entries:
         for index in range(e.eval_batches):
-            x, y = e.task.sample_eval(stream(src.seed, e.id, 1, index), e.batch_size)
+            x, y = e.task.sample_eval(stream(src.eval_seed, e.id, 1, index), e.batch_size)
             for row in range(len(x)):
                 table[tuple((x[row] + e.offset).tolist())] = (y[row], e)
 

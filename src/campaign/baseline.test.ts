@@ -16,7 +16,7 @@ describe("baseline specs and devices", () => {
     expect(slotsOf(config)).toEqual(slots);
     for (const slot of slotsOf(config)) {
       expect(deviceOf(slot)).toBe(device);
-      const specs = baselineSpecs("/tmp/archlab-a", config, undefined, slot);
+      const specs = baselineSpecs("/tmp/archlab-a", config, undefined, deviceOf(slot));
       expect(specs.length).toBe(firstRung(config).baseline_seeds);
       for (const spec of specs) {
         expect(spec.device).toBe(device);

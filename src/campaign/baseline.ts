@@ -27,17 +27,17 @@ export const baselineDir = (archiveDir: string) => path.join(archiveDir, "baseli
 /**
  * The baseline's runs on a rung (default: the first training rung) for a campaign config: seeds seed ..
  * seed + baseline_seeds - 1 (at least as many as the candidates train on), trained once and cached; their spread
- * is the rung's noise floor. `gpu` is the slot's CUDA device (the child sees only that one, so the spec says
- * "cuda"); undefined trains on the CPU. Throws a UserError for a missing baseline layer (and, through stageSpec,
+ * is the rung's noise floor. `device` is the torch device of the slot's runs (deviceOf: "cuda" for a GPU slot,
+ * whose child sees only that GPU; "cpu" by default). Throws a UserError for a missing baseline layer (and, through stageSpec,
  * a missing corpus or token directory).
  */
-export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds?: readonly number[], gpu?: string, rung: TrainingRung = firstRung(config)): RunSpec[] {
+export function baselineSpecs(archiveDir: string, config: CampaignConfig, seeds?: readonly number[], device = "cpu", rung: TrainingRung = firstRung(config)): RunSpec[] {
   const layerPath = path.resolve(PROJECT_ROOT, config.baseline.path);
   if (!fs.existsSync(layerPath)) throw new UserError(`no such baseline layer: ${layerPath} (baseline.path)`);
   // The proxy's runs keep the folder they always had; other rungs (an LM checkpoint resumes from its folder) their own.
   const runs = rung.stage === "proxy" ? path.join(baselineDir(archiveDir), "runs") : path.join(baselineDir(archiveDir), "runs", `${rung.name}-${rung.preset}`);
   return (seeds ?? noiseFloorSeeds(config, rung)).map((seed) => rungSpec(config, rung, {
-    layerPath, className: config.baseline.class_name, runDir: path.join(runs, `seed${seed}`), seed, device: deviceOf(gpu),
+    layerPath, className: config.baseline.class_name, runDir: path.join(runs, `seed${seed}`), seed, device,
   }));
 }
 

@@ -81,7 +81,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignOutcom
   const llm = makeClient(config, opts.env ?? process.env, (usage) => sink!(usage));
   const slots = slotsOf(config);
   // Checked before the archive is touched: a missing corpus, token directory or baseline, a device that is not there.
-  for (const rung of trainingRungs(config)) baselineSpecs(path.resolve(config.archive), config, undefined, slots[0], rung);
+  for (const rung of trainingRungs(config)) baselineSpecs(path.resolve(config.archive), config, undefined, deviceOf(slots[0]), rung);
   findPython();
   await checkDevices(slots, opts.cudaDevices);
   // sandbox: auto refuses LLM-written code without a working bubblewrap, before anything runs

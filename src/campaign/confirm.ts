@@ -80,7 +80,7 @@ export async function confirmExperiment(archive: Archive, id: string, opts: Conf
     candidate.push(mine);
   }
   const cacheDir = baselineDir(archive.dir);
-  const specs = baselineSpecs(archive.dir, config, candidate.map((r) => r.env.seed), gpu, rung);
+  const specs = baselineSpecs(archive.dir, config, candidate.map((r) => r.env.seed), deviceOf(gpu), rung);
   const runs = await baselineRuns(cacheDir, config.baseline.path, specs, async (spec) => {
     opts.onRun?.("baseline", spec.seed);
     const result = await train(spec);
@@ -88,7 +88,7 @@ export async function confirmExperiment(archive: Archive, id: string, opts: Conf
     return result;
   });
   if (!runs.ok) throw new UserError(`the baseline ${runs.result.status} on fresh seed ${specs[runs.index]!.seed}: ${runs.result.error?.message ?? "no message"}`);
-  const floor = cachedNoiseFloor(cacheDir, baselineKey(baselineSpecs(archive.dir, config, undefined, gpu, rung)));
+  const floor = cachedNoiseFloor(cacheDir, baselineKey(baselineSpecs(archive.dir, config, undefined, deviceOf(gpu), rung)));
   const judged = failure ? { verdict: "not confirmed" as const, metrics: [] } : judgeConfirmation(candidate, runs.results, floor, config.fitness.k);
   const confirmation: Confirmation = {
     at: (opts.now ?? (() => new Date()))().toISOString(), stage: rung.name, preset: rung.preset,

@@ -28,7 +28,7 @@ function setup(name: string, earlyStop: string) {
   const rung = trainingRungs(config)[0]!;
   const ctx = { archive: { dir } as unknown as Archive, config, device: "cpu" };
   const store = (seed: number, withMonitor: boolean) => {
-    const [spec] = baselineSpecs(dir, config, [seed], undefined, rung);
+    const [spec] = baselineSpecs(dir, config, [seed], "cpu", rung);
     storeBaseline(baselineDir(dir), { key: baselineKey([spec!]), layer: "DeltaNet", results: [result(seed, withMonitor)] });
   };
   return { ctx, rung, store };

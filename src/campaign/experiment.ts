@@ -293,7 +293,7 @@ export async function runRung(ctx: Pick<ExperimentContext, "archive" | "config" 
  */
 export function earlyStopFor(ctx: Pick<ExperimentContext, "archive" | "config" | "device">, rung: Rung, seed: number): EarlyStopOption | undefined {
   if (rung.stage === "probe" || !rung.early_stop) return undefined;
-  const [spec] = baselineSpecs(ctx.archive.dir, ctx.config, [seed], ctx.device === "cpu" ? undefined : ctx.device, rung);
+  const [spec] = baselineSpecs(ctx.archive.dir, ctx.config, [seed], ctx.device, rung);
   const hit = cachedBaseline(baselineDir(ctx.archive.dir), baselineKey([spec!]));
   return hit?.results[0]?.monitor?.length ? earlyStopOption(rung.early_stop, hit.results[0]) : undefined;
 }

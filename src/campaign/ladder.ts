@@ -15,7 +15,7 @@ import type { RunSpec } from "../contracts/runSpec.ts";
 import type { RunResult } from "../contracts/result.ts";
 import { promote, withConfirmation } from "../ladder/policy.ts";
 import { nextClimbStep, rungEntries } from "../ladder/standing.ts";
-import { baselineKey, baselineRuns, baselineSpecs, combineSeeds, storeNoiseFloor } from "./baseline.ts";
+import { baselineKey, baselineRuns, baselineSpecs, combineSeeds, deviceOf, storeNoiseFloor } from "./baseline.ts";
 import type { CampaignConfig } from "./config.ts";
 import { confirmExperiment } from "./confirm.ts";
 import { Interrupted, runRung } from "./experiment.ts";
@@ -39,7 +39,7 @@ export type RungBaselines = (rung: TrainingRung) => Promise<Record<string, numbe
 export function rungBaselines(archive: Archive, config: CampaignConfig, runners: StageRunners, gpu: string | undefined, signal: AbortSignal, emit: (e: LadderEvent) => void): RungBaselines {
   const memo = new Map<string, Promise<Record<string, number> | null>>();
   const train = async (rung: TrainingRung) => {
-    const specs = baselineSpecs(archive.dir, config, undefined, gpu, rung);
+    const specs = baselineSpecs(archive.dir, config, undefined, deviceOf(gpu), rung);
     const runs = await baselineRuns(path.join(archive.dir, "baselines"), config.baseline.path, specs,
       (spec) => runners(rung.name).run(spec, {
         runDir: path.dirname(spec.result_path), signal, gpu, sandbox: config.sandbox,

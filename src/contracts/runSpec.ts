@@ -50,6 +50,13 @@ export const DataSpec = z.strictObject({
   /** A text file or folder for kind=corpus (and the byte-level LM task). */
   corpus: z.string().nullable().default(null),
   eval_batches: z.number().int().positive().default(4),
+  /**
+   * The held-out batches are drawn from this seed, not the run's: every run seed is scored on the same held-out
+   * data (a fixed held-out set, as a benchmark's), so the spread over seeds is training's alone and a candidate's
+   * difference from the baseline is not partly a difference of evaluation windows. Training data follows the run
+   * seed. (Seed 0 scores the windows it always did.)
+   */
+  eval_seed: z.number().int().nonnegative().default(0),
 });
 
 export const ProbeSpec = z.strictObject({

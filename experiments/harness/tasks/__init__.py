@@ -79,8 +79,8 @@ class Entry:
 class ProxySource:
     """A data source for train.py/run.py: vocab_size, batch(step), eval_items(), train_tokens(steps), summary(metrics)."""
 
-    def __init__(self, entries: List[Entry], seed: int):
-        self.entries, self.seed = entries, seed
+    def __init__(self, entries: List[Entry], seed: int, eval_seed: int = 0):
+        self.entries, self.seed, self.eval_seed = entries, seed, eval_seed
         self.vocab_size = sum(e.task.vocab_size for e in entries)
         self.schedule = [i for i, e in enumerate(entries) for _ in range(e.share)]
 
@@ -93,11 +93,12 @@ class ProxySource:
         return x + e.offset, torch.where(y >= 0, y + e.offset, y)
 
     def eval_items(self) -> List[EvalItem]:
-        """Each task's held-out batches; the logits are restricted to the task's slice of the vocab."""
+        """Each task's held-out batches, drawn from data.eval_seed (the same for every run seed); the logits are
+        restricted to the task's slice of the vocab."""
         items = []
         for e in self.entries:
             for index in range(e.eval_batches):
-                x, y = e.task.sample_eval(stream(self.seed, e.id, 1, index), e.batch_size)
+                x, y = e.task.sample_eval(stream(self.eval_seed, e.id, 1, index), e.batch_size)
                 items.append(EvalItem(f"{e.id}/{index}", e.id, e.task.metric, x + e.offset, y, e.offset,
                                       e.offset + e.task.vocab_size))
         return items
@@ -154,7 +155,7 @@ def make_source(spec: RunSpec) -> ProxySource:
                              common.weight, common.eval_batches or d.eval_batches,
                              common.primary or task.primary))
         offset += task.vocab_size
-    return ProxySource(entries, spec.seed)
+    return ProxySource(entries, spec.seed, d.eval_seed)
 
 
 PRESETS = Path(__file__).resolve().parent.parent / "proxy_presets.json"

@@ -51,8 +51,9 @@ def require(condition: bool, where: str, message: str) -> None:
 
 
 def stream(seed: int, task_key: str, kind: int, index: int) -> np.random.Generator:
-    """An independent random stream per (run seed, task, kind, index): kind 0 trains, 1 evaluates, 2 fixes
-    per-run task state (e.g. memorisation's map). Different seeds give different data for every task."""
+    """An independent random stream per (seed, task, kind, index): kind 0 trains, 1 evaluates, 2 fixes per-run
+    task state (e.g. memorisation's map). Different run seeds give different training data for every task; the
+    held-out stream is seeded by data.eval_seed, the same for every run seed (ProxySource.eval_items)."""
     words = [seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, zlib.crc32(task_key.encode()), kind, index]
     return np.random.default_rng(np.random.SeedSequence(words))
 
