@@ -2,6 +2,9 @@
 // noise-scaled formula a campaign uses, so which term dominates follows the baseline's floors.
 import { describe, expect, it } from "vitest";
 import { fidelityStats, type FidelityRow } from "../bench/fidelity.ts";
+import { FitnessConfig } from "../src/analyst/fitness.ts";
+
+const both = FitnessConfig.parse({ weights: { benchmark: 1 } });
 
 const row = (name: string, evalLoss: number, score: number, lmLoss: number): FidelityRow => ({
   name, source: "generated", codeSha256: name, key: name,
@@ -21,9 +24,11 @@ describe("fidelityStats", () => {
     expect(s.fitness).toBeNull();
   });
 
-  it("ranks by the campaign's fitness: the term with the smaller floor decides", () => {
-    expect(fidelityStats(rows, baseline(0.01, 0.05)).fitness!.pairwise.share).toBe(1);
-    expect(fidelityStats(rows, baseline(0.1, 0.005)).fitness!.pairwise.share).toBe(0);
+  it("ranks by the campaign's fitness: with both terms weighted, the one with the smaller floor decides", () => {
+    expect(fidelityStats(rows, baseline(0.01, 0.05), both).fitness!.pairwise.share).toBe(1);
+    expect(fidelityStats(rows, baseline(0.1, 0.005), both).fitness!.pairwise.share).toBe(0);
+    // the default ranks by the loss whatever the floors
+    expect(fidelityStats(rows, baseline(0.1, 0.005)).fitness!.pairwise.share).toBe(1);
   });
 
   it("has no fitness row without a floor", () => {

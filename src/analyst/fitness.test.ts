@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { beatsBaseline, computeFitness, FitnessConfig, indistinguishable, needsMoreSeeds, type FitnessInputs } from "./fitness.ts";
+import { beatsBaseline, computeFitness, FitnessConfig, fitnessWeights, indistinguishable, needsMoreSeeds, type FitnessInputs } from "./fitness.ts";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const base = { loss: 2.0, baselineLoss: 2.0, benchmark: 0.5, baselineBenchmark: 0.5, judge: null };
@@ -38,15 +38,38 @@ describe("computeFitness, kind asi-arch (ASI-Arch's formula)", () => {
 // A quick-preset-like stage: baseline score 0.60 +- 0.004, eval_loss 1.64 +- 0.01 over its seeds.
 const stage = { baselineLoss: 1.64, baselineBenchmark: 0.60, lossFloor: 0.01, benchmarkFloor: 0.004, judge: null, samples: 1 };
 const candidate = (score: number, loss: number): FitnessInputs => ({ ...stage, benchmark: score, loss });
+const both = FitnessConfig.parse({ weights: { benchmark: 1 } });
 
-describe("computeFitness, kind noise (the default)", () => {
+describe("the default fitness: noise floors, ranked by the loss (DEFAULT_BENCHMARK_WEIGHT)", () => {
+  it("weighs the benchmark 0 under the noise formula and 1 under ASI-Arch's, unless the file says", () => {
+    expect(fitnessWeights(FitnessConfig.parse({}))).toEqual({ loss: 1, benchmark: 0, judge: 1 });
+    expect(fitnessWeights(asiArch).benchmark).toBe(1);
+    expect(fitnessWeights(both).benchmark).toBe(1);
+    expect(fitnessWeights(FitnessConfig.parse({ kind: "asi-arch", weights: { benchmark: 0.5 } })).benchmark).toBe(0.5);
+  });
+
+  it("ranks by z_loss, records the benchmark term, and its band is one term's: k = 2 for one seed", () => {
+    const f = computeFitness(candidate(0.70, 1.62))!;
+    expect(f.value).toBeCloseTo(2, 10);
+    expect(f.terms.benchmark).toBeCloseTo(25, 10);
+    expect(f.band).toBeCloseTo(2, 6);
+    // a big benchmark gain does not outrank a loss gain
+    expect(computeFitness(candidate(0.90, 1.64))!.value).toBeLessThan(computeFitness(candidate(0.60, 1.63))!.value);
+  });
+
+  it("is null with only a benchmark to rank by", () => {
+    expect(computeFitness({ ...candidate(0.7, 1.6), loss: null })).toBeNull();
+  });
+});
+
+describe("computeFitness, kind noise, both terms weighted 1", () => {
   it.each([
     ["the baseline itself is 0", candidate(0.60, 1.64), 0],
     ["one floor better on both terms is 1", candidate(0.604, 1.63), 1],
     ["score +0.04 (10 floors), loss equal: 5", candidate(0.64, 1.64), 5],
     ["worse is negative", candidate(0.592, 1.66), -2],
   ])("%s", (_name, inputs, expected) => {
-    expect(computeFitness(inputs)!.value).toBeCloseTo(expected, 10);
+    expect(computeFitness(inputs, both)!.value).toBeCloseTo(expected, 10);
   });
 
   it("breaks ASI-Arch's ties: winners 30% and 60% better tie at its clip, and are ordered here", () => {
@@ -55,38 +78,38 @@ describe("computeFitness, kind noise (the default)", () => {
     const asi = winners.map((w) => computeFitness(w, asiArch)!.value);
     expect(new Set(asi.map((v) => v.toFixed(6))).size).toBe(1);
     expect(asi[0]).toBeCloseTo((sigmoid(6) + sigmoid(6)) * 1.5, 10);
-    const noise = winners.map((w) => computeFitness(w)!.value);
+    const noise = winners.map((w) => computeFitness(w, both)!.value);
     expect(noise[0]).toBeLessThan(noise[1]!);
     expect(noise[1]).toBeLessThan(noise[2]!);
   });
 
   it("preserves the order: better on either metric, the other fixed, never ranks lower", () => {
     const scores = [0.55, 0.59, 0.60, 0.61, 0.7, 0.9];
-    const byScore = scores.map((s) => computeFitness(candidate(s, 1.6))!.value);
+    const byScore = scores.map((s) => computeFitness(candidate(s, 1.6), both)!.value);
     expect([...byScore].sort((a, b) => a - b)).toEqual(byScore);
     const losses = [1.9, 1.7, 1.64, 1.5, 1.2];
-    const byLoss = losses.map((l) => computeFitness(candidate(0.6, l))!.value);
+    const byLoss = losses.map((l) => computeFitness(candidate(0.6, l), both)!.value);
     expect([...byLoss].sort((a, b) => a - b)).toEqual(byLoss);
   });
 
   it("records the noise band: k * std of the value from one run's noise, narrower over more seeds", () => {
-    const one = computeFitness(candidate(0.7, 1.5))!;
+    const one = computeFitness(candidate(0.7, 1.5), both)!;
     // two unit-variance z terms averaged: std sqrt(2)/2; k = 2
     expect(one.band).toBeCloseTo(Math.SQRT2, 6);
-    const three = computeFitness({ ...candidate(0.7, 1.5), samples: 3 })!;
+    const three = computeFitness({ ...candidate(0.7, 1.5), samples: 3 }, both)!;
     expect(three.band).toBeCloseTo(Math.SQRT2 / Math.sqrt(3), 6);
-    expect(computeFitness({ ...candidate(0.7, 1.5), lossFloor: null, benchmarkFloor: null })).toBeNull();
+    expect(computeFitness({ ...candidate(0.7, 1.5), lossFloor: null, benchmarkFloor: null }, both)).toBeNull();
   });
 
   it("stores its inputs, floors included, so it can be recomputed under either formula", () => {
-    const f = computeFitness(candidate(0.62, 1.6))!;
-    expect(computeFitness(f.inputs as never)!.value).toBeCloseTo(f.value, 12);
+    const f = computeFitness(candidate(0.62, 1.6), both)!;
+    expect(computeFitness(f.inputs as never, both)!.value).toBeCloseTo(f.value, 12);
     expect(computeFitness(f.inputs as never, asiArch)!.value).toBeCloseTo(computeFitness(candidate(0.62, 1.6), asiArch)!.value, 12);
     expect(f.inputs).toMatchObject({ lossFloor: 0.01, benchmarkFloor: 0.004, samples: 1 });
   });
 
   it("gives the judge (J - 0.5) * judge_scale noise units", () => {
-    const f = computeFitness({ ...candidate(0.60, 1.64), judge: 1 })!;
+    const f = computeFitness({ ...candidate(0.60, 1.64), judge: 1 }, both)!;
     expect(f.terms.judge).toBe(2);
     expect(f.value).toBeCloseTo(2 / 3, 10);
   });
@@ -102,9 +125,11 @@ describe("indistinguishable / beatsBaseline", () => {
   ])("%s", (_name, a, b, expected) => expect(indistinguishable(a, b)).toBe(expected));
 
   it("beats the baseline only beyond the band, under either formula", () => {
-    expect(beatsBaseline(computeFitness(candidate(0.64, 1.64))!)).toBe(true); // 5 > 1.41
-    expect(beatsBaseline(computeFitness(candidate(0.604, 1.63))!)).toBe(false); // 1 < 1.41
-    expect(beatsBaseline(computeFitness(candidate(0.59, 1.7))!)).toBe(false);
+    expect(beatsBaseline(computeFitness(candidate(0.64, 1.64), both)!, both)).toBe(true); // 5 > 1.41
+    expect(beatsBaseline(computeFitness(candidate(0.604, 1.63), both)!, both)).toBe(false); // 1 < 1.41
+    expect(beatsBaseline(computeFitness(candidate(0.59, 1.7), both)!, both)).toBe(false);
+    expect(beatsBaseline(computeFitness(candidate(0.64, 1.64))!)).toBe(false); // the default: z_loss 0
+    expect(beatsBaseline(computeFitness(candidate(0.5, 1.60))!)).toBe(true); // z_loss 4 > 2
     expect(beatsBaseline(computeFitness(candidate(0.66, 1.5), asiArch)!, asiArch)).toBe(true);
     expect(beatsBaseline(computeFitness(candidate(0.60, 1.64), asiArch)!, asiArch)).toBe(false);
   });
