@@ -13,7 +13,7 @@ import path from "node:path";
 import PQueue from "p-queue";
 import { beatsBaseline, computeFitness, type FitnessInputs } from "../src/analyst/fitness.ts";
 import { compareToBaseline, floorOfRuns } from "../src/analyst/seeds.ts";
-import { claimedWin } from "../src/analyst/confirm.ts";
+import { claimedWin, decidingMetrics, verdictOn } from "../src/analyst/confirm.ts";
 import { Archive } from "../src/archive/archive.ts";
 import { runCampaign } from "../src/campaign/campaign.ts";
 import { CampaignConfig } from "../src/campaign/config.ts";
@@ -77,9 +77,12 @@ export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS)
     const above = done.filter((e) => e.fitness!.value > baselineFitness(e, config)).sort((a, b) => b.fitness!.value - a.fitness!.value);
     const beyond = new Set(above.filter((e) => beatsBaseline(e.fitness!, config.fitness)).map((e) => e.id));
     const verdicts = new Map<string, Confirmation>();
+    // A confirmation recorded before is re-judged on the metrics this campaign's fitness ranks by (its stored
+    // per-metric verdicts), so an archive confirmed under another rule is read under the current one.
+    const deciding = decidingMetrics(config.fitness);
     for (const e of above) {
       const earlier = e.confirmations?.find((c) => c.seeds.length >= seeds);
-      if (earlier) verdicts.set(e.id, earlier);
+      if (earlier) verdicts.set(e.id, earlier.failure ? earlier : { ...earlier, verdict: verdictOn(earlier.metrics, deciding), decidedOn: deciding });
     }
     const todo = above.filter((e) => !verdicts.has(e.id));
     const confirmStarted = performance.now();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunResult } from "../contracts/result.ts";
-import { claimedWin, freshSeeds, judgeConfirmation, latestVerdict } from "./confirm.ts";
+import { claimedWin, decidingMetrics, freshSeeds, judgeConfirmation, latestVerdict, verdictOn } from "./confirm.ts";
+import { FitnessConfig } from "./fitness.ts";
 import { noiseFloorOf } from "./verdicts.ts";
 
 function result(seed: number, score: number, evalLoss: number): RunResult {
@@ -37,6 +38,26 @@ describe("judgeConfirmation", () => {
   it("lists the other shared metrics with their own verdicts, deciding on score and eval_loss only", () => {
     const out = judgeConfirmation(shifted([0.05, 0.06, 0.05], [0, 0, 0]), baseline, floor);
     expect(out.metrics.map((m) => m.metric)).toEqual(["score", "eval_loss", "mqar/acc"]);
+  });
+});
+
+describe("decidingMetrics: a confirmation decides on what the fitness ranks by", () => {
+  it.each([
+    ["the default (benchmark weighs 0)", {}, ["eval_loss"]],
+    ["both terms weighted", { weights: { benchmark: 1 } }, ["score", "eval_loss"]],
+    ["ASI-Arch's formula", { kind: "asi-arch" }, ["score", "eval_loss"]],
+    ["benchmark only", { weights: { loss: 0, benchmark: 1 } }, ["score"]],
+    ["a judge alone: both, as before", { weights: { loss: 0, benchmark: 0 } }, ["score", "eval_loss"]],
+  ])("%s -> %j", (_name, fitness, expected) => expect(decidingMetrics(FitnessConfig.parse(fitness))).toEqual(expected));
+
+  it("a lower loss with a worse score is confirmed better on the loss alone, not on both", () => {
+    const traded = shifted([-0.05, -0.06, -0.05], [-0.05, -0.06, -0.05]);
+    expect(judgeConfirmation(traded, baseline, floor, 2, ["eval_loss"]).verdict).toBe("confirmed better");
+    const both = judgeConfirmation(traded, baseline, floor, 2, ["score", "eval_loss"]);
+    expect(both.verdict).toBe("not confirmed");
+    // a stored confirmation is re-judged from its per-metric verdicts
+    expect(verdictOn(both.metrics, ["eval_loss"])).toBe("confirmed better");
+    expect(verdictOn(both.metrics, ["score"])).toBe("confirmed worse");
   });
 });
 

@@ -5,7 +5,7 @@
  * several candidates trains the baseline once per seed. Used by `archlab confirm` and by campaigns.
  */
 import path from "node:path";
-import { DECIDING_METRICS, freshSeeds, judgeConfirmation } from "../analyst/confirm.ts";
+import { decidingMetrics, freshSeeds, judgeConfirmation } from "../analyst/confirm.ts";
 import { beatsBaseline } from "../analyst/fitness.ts";
 import type { Archive } from "../archive/archive.ts";
 import type { Confirmation } from "../contracts/confirmation.ts";
@@ -89,10 +89,11 @@ export async function confirmExperiment(archive: Archive, id: string, opts: Conf
   });
   if (!runs.ok) throw new UserError(`the baseline ${runs.result.status} on fresh seed ${specs[runs.index]!.seed}: ${runs.result.error?.message ?? "no message"}`);
   const floor = cachedNoiseFloor(cacheDir, baselineKey(baselineSpecs(archive.dir, config, undefined, deviceOf(gpu), rung)));
-  const judged = failure ? { verdict: "not confirmed" as const, metrics: [] } : judgeConfirmation(candidate, runs.results, floor, config.fitness.k);
+  const deciding = decidingMetrics(config.fitness);
+  const judged = failure ? { verdict: "not confirmed" as const, metrics: [] } : judgeConfirmation(candidate, runs.results, floor, config.fitness.k, deciding);
   const confirmation: Confirmation = {
     at: (opts.now ?? (() => new Date()))().toISOString(), stage: rung.name, preset: rung.preset,
-    seeds, excludedSeeds: excluded, verdict: judged.verdict, decidedOn: DECIDING_METRICS, metrics: judged.metrics,
+    seeds, excludedSeeds: excluded, verdict: judged.verdict, decidedOn: deciding, metrics: judged.metrics,
     failure, wallS, runDir,
   };
   const fresh = archive.getExperiment(id)!;
