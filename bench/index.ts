@@ -39,6 +39,7 @@ const SECTIONS: Record<string, () => Promise<string>> = {
     archive: flag("--yield-archive"),
     lmSeeds: Number(flag("--yield-lm-seeds") ?? YIELD_BENCH_DEFAULTS.lmSeeds),
     lmFloorSeeds: Number(flag("--yield-lm-floor-seeds") ?? YIELD_BENCH_DEFAULTS.lmFloorSeeds),
+    lmTop: flag("--yield-lm-top") === undefined ? undefined : Number(flag("--yield-lm-top")),
   }),
   fidelity: () => benchFidelity({
     proxyPreset: (flag("--fidelity-proxy-preset") ?? FIDELITY_DEFAULTS.proxyPreset) as ProxyPreset,

@@ -4,7 +4,7 @@
 // leaderboard reads; and beyond the noise band, what campaigns confirm), how many of each hold, and the best
 // confirmed paired improvement. Then the next rung: every confirmed winner and the baseline train on the lm rung
 // (lm-cpu) on the same seeds, and the share that stays better is reported. `--yield-preset tiny|quick|full
-// --yield-budget N --yield-seeds N --yield-parallel N --yield-lm-seeds N --yield-lm-floor-seeds N` change the scale; `--yield-archive DIR`
+// --yield-budget N --yield-seeds N --yield-parallel N --yield-lm-seeds N --yield-lm-floor-seeds N --yield-lm-top N` change the scale; `--yield-archive DIR`
 // takes an archive an earlier run left (a stopped one too): no new campaign, and confirmations already recorded
 // there are reused.
 import fs from "node:fs";
@@ -39,6 +39,8 @@ export interface YieldBenchOptions {
   lmSeeds?: number;
   /** Seeds the baseline trains on at the lm rung (at least lmSeeds): their spread is that rung's noise floor. */
   lmFloorSeeds?: number;
+  /** Only the best N confirmed winners (by fitness) climb to the lm rung (default: all). */
+  lmTop?: number;
 }
 
 export const YIELD_BENCH_DEFAULTS: YieldBenchOptions = { preset: "quick", budget: 30, seeds: 3, parallel: 1, lmPreset: "lm-cpu", lmSeeds: 1, lmFloorSeeds: 3 };
@@ -58,7 +60,7 @@ async function pool<T>(items: readonly T[], parallel: number, job: (item: T) => 
 }
 
 export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS): Promise<string> {
-  const { preset, budget, seeds, parallel = 1, lmPreset = "lm-cpu", lmSeeds = 1, lmFloorSeeds = 3 } = opts;
+  const { preset, budget, seeds, parallel = 1, lmPreset = "lm-cpu", lmSeeds = 1, lmFloorSeeds = 3, lmTop = Infinity } = opts;
   const dir = opts.archive ?? fs.mkdtempSync(path.join(os.tmpdir(), "archlab-bench-yield-"));
   let campaignLine = `existing archive ${dir} (no new campaign)`;
   if (!opts.archive) {
@@ -123,7 +125,8 @@ export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS)
       const d = c.metrics.filter((m) => c.decidedOn.includes(m.metric)).map((m) => `${m.metric} ${signed(m.mean)}${m.std === null ? "" : `±${m.std.toFixed(4)}`}`).join(", ");
       lines.push(`  ${e.id} ${e.name.padEnd(34)} fitness ${e.fitness!.value.toFixed(2)} ±${e.fitness!.band?.toFixed(2) ?? "-"}${beyond.has(e.id) ? " (beyond band)" : ""}: ${c.verdict} (${d || c.failure})`);
     }
-    if (lmSeeds > 0) lines.push("", ...(await nextRung(archive, config, heldAbove, lmPreset, lmSeeds, Math.max(lmSeeds, lmFloorSeeds), parallel)));
+    const cut = heldAbove.length > lmTop ? [`${lmPreset}: the best ${lmTop} of the ${heldAbove.length} confirmed winners by fitness (--yield-lm-top)`] : [];
+    if (lmSeeds > 0) lines.push("", ...cut, ...(await nextRung(archive, config, heldAbove.slice(0, lmTop), lmPreset, lmSeeds, Math.max(lmSeeds, lmFloorSeeds), parallel)));
   } finally {
     await archive.close();
   }
