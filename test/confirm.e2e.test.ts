@@ -73,9 +73,12 @@ describe("confirmation on fresh seeds", () => {
     const again = await cli(["confirm", target.id, "--archive", archiveDir, "--seeds", "1"]);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`^${target.id}: (confirmed better|not confirmed|confirmed worse) on fresh seeds 1002 \\(proxy tiny; excluded seeds 2,3,4,1000,1001;`));
-    expect(again.stdout).toMatch(/\* score +paired diff [+-]\d/);
+    // the default fitness ranks by eval_loss, so it alone decides; score is reported beside it
+    expect(again.stdout).toMatch(/^ {2}\* eval_loss +paired diff [+-]\d/m);
+    expect(again.stdout).toMatch(/^ {4}score +paired diff [+-]\d/m);
     const after = (await experiments()).all.find((e) => e.id === target.id)!;
     expect(after.confirmations).toHaveLength(2);
+    expect(after.confirmations!.at(-1)!.decidedOn).toEqual(["eval_loss"]);
 
     const show = await cli(["show", target.id, "--archive", archiveDir]);
     expect(show.stdout).toMatch(/confirmed {3}(confirmed better|not confirmed|confirmed worse) on fresh seeds 1000,1001/);
