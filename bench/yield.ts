@@ -110,13 +110,16 @@ export async function benchYield(opts: YieldBenchOptions = YIELD_BENCH_DEFAULTS)
       const count = (v: Confirmation["verdict"]) => ids.filter((id) => verdicts.get(id)!.verdict === v).length;
       lines.push(`| ${what} | ${ids.length} | ${count("confirmed better")} | ${count("not confirmed")} | ${count("confirmed worse")} | ${share(count("confirmed better"), ids.length)} |`);
     }
+    // The best on the first metric the confirmations decide on (eval_loss under the default fitness).
+    const key = deciding.includes("eval_loss") ? "eval_loss" : "score";
+    const gain = (mean: number) => (key === "eval_loss" ? -mean : mean);
     let best: { id: string; mean: number; std: number | null } | null = null;
     for (const id of heldAbove) {
-      const score = verdicts.get(id)!.metrics.find((m) => m.metric === "score");
-      if (score && (!best || score.mean > best.mean)) best = { id, mean: score.mean, std: score.std };
+      const m = verdicts.get(id)!.metrics.find((x) => x.metric === key);
+      if (m && (!best || gain(m.mean) > gain(best.mean))) best = { id, mean: m.mean, std: m.std };
     }
     lines.push("", best
-      ? `best confirmed paired improvement: ${best.id} score ${signed(best.mean)} ± ${best.std?.toFixed(4) ?? "-"} over ${seeds} fresh seeds`
+      ? `best confirmed paired improvement: ${best.id} ${key} ${signed(best.mean)} ± ${best.std?.toFixed(4) ?? "-"} over ${seeds} fresh seeds`
       : "no claimed win was confirmed better");
     lines.push(`held beyond the band: ${heldBeyond.length} of ${beyond.size}; above at all: ${heldAbove.length} of ${above.length} (target >= 50%; ASI-Arch about 26%)`);
     lines.push(`discoveries (a campaign's claimed wins: confirmed better on fresh seeds): ${claimed.length}`);
