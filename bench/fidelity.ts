@@ -223,9 +223,8 @@ export async function benchFidelity(opts: FidelityOptions = FIDELITY_DEFAULTS): 
   const floorRuns = await Promise.all(Array.from({ length: opts.floorSeeds }, (_, i) => queue.add(() =>
     trainCached({ stage: "proxy", layerPath: base.path, className: base.className, seed: opts.seed + i, proxy: { preset: opts.proxyPreset, corpus: null } }))));
   const okFloor = floorRuns.filter((r): r is RunResult => r?.status === "ok");
-  const baseline = okFloor.length >= 2 ? combineSeeds(okFloor) : null;
-  if (opts.floorSeeds > 0 && !baseline) notes.push(`no fitness row: ${okFloor.length} of ${opts.floorSeeds} baseline seed(s) trained`);
-  floor = baseline;
+  floor = okFloor.length >= 2 ? combineSeeds(okFloor) : null;
+  if (opts.floorSeeds > 0 && !floor) notes.push(`no fitness row: ${okFloor.length} of ${opts.floorSeeds} baseline seed(s) trained`);
   write();
 
   const order = new Map(layers.map((l, i) => [l.name, i]));

@@ -4,8 +4,8 @@
  *   (the baseline's std over seeds), so a candidate 30% better than the baseline is not tied with one 60%
  *   better: z_loss = (Lb - L) / floor_L, z_bench = (B - Bb) / floor_B, z_judge = (J - 0.5) * judge_scale;
  *   fitness = sum w_i z_i / sum_present w_i. 0 is the baseline; 1 is one noise floor better. The benchmark's
- *   weight defaults to 0 here (DEFAULT_BENCHMARK_WEIGHT): B is measured, stored and decides confirmations, but
- *   does not rank.
+ *   weight defaults to 0 here (DEFAULT_BENCHMARK_WEIGHT): B is measured, stored and reported with its own
+ *   verdict, but neither ranks nor decides a confirmation (analyst/confirm.ts decidingMetrics).
  * - `asi-arch`: sigma(6 * clip((Lb - L) / (0.1 Lb), -1, 1)) + sigma(6 * clip((B - Bb) / (0.1 Bb), -1, 1)) + J,
  *   a missing term left out and the rest rescaled by (sum of all weights) / (sum of present weights).
  * Either way the fitness records its noise band: k standard deviations of the value that the candidate's own
